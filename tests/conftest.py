@@ -1,0 +1,37 @@
+"""Shared fixtures: every test starts offline, with no credentials and a private data directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+requires_real = pytest.mark.skipif(not REAL.is_dir(), reason="real IMAP CDFs not available (../shared/data/real)")
+
+#: The small synthetic archive every server/load/plot test shares (built once per session).
+ARCHIVE_START = "2026-01-20"
+ARCHIVE_DAYS = 2
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch, tmp_path):
+    for name in ("IMAP_API_KEY", "IMAP_ACCESS_TOKEN", "IMAP_DATA_ACCESS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IMAP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+@pytest.fixture(scope="session")
+def synthetic_archive(tmp_path_factory) -> Path:
+    """A read-only synthetic archive (MAG and SWE, two days). Copy it before writing into it."""
+    from imap_explorer.synthetic import make_archive
+
+    root = tmp_path_factory.mktemp("synthetic-archive")
+    make_archive(root, start=ARCHIVE_START, days=ARCHIVE_DAYS, seed=1)
+    return root
