@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,12 @@ requires_real = pytest.mark.skipif(not REAL.is_dir(), reason="real IMAP CDFs not
 #: The small synthetic archive every server/load/plot test shares (built once per session).
 ARCHIVE_START = "2026-01-20"
 ARCHIVE_DAYS = 2
+
+
+def pytest_configure(config):
+    # The tutorial notebooks (run by nbmake in kernels that inherit this environment) use the embedded server
+    # and the synthetic archive unless told otherwise: the tests stay offline.
+    os.environ.setdefault("IMAP_EXPLORER_SOURCE", "local")
 
 
 @pytest.fixture(autouse=True)
