@@ -1,0 +1,383 @@
+"""The only module that speaks HTTP: one session, timeouts, bounded retries, credentials and redirects.
+
+Policy (``sdc-api.md`` §3, §6, §13):
+
+* Every request carries the connect/read timeout of :class:`~imap_explorer.config.Settings`.
+* Transient failures are retried :data:`RETRIES` times with exponential backoff (:data:`BACKOFF` seconds,
+  doubled each time, ``Retry-After`` honoured up to :data:`MAX_WAIT`): connection errors (including a body
+  cut short) and the statuses in :data:`RETRY_STATUSES`. ``500`` is *not* retried: on the SDC it means an
+  unhandled exception or a response over 6 MB, which a retry only repeats. Other 4xx are never retried.
+  A plain read timeout is not retried either: a server that stayed silent for the whole read timeout
+  will not answer faster the second time.
+* Credentials (``x-api-key`` / ``Authorization``) go to the API origin only. Redirects are followed by
+  hand, and a hop to another scheme, host or port (the presigned storage URL) is made without them.
+* Errors become :class:`~imap_explorer.exceptions.ApiError` with the status, a URL whose signing
+  parameters are redacted, and the server's message (JSON-encoded string bodies unwrapped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from imap_explorer.config import Settings
+from imap_explorer.exceptions import ApiError
+
+__all__ = [
+    "BACKOFF",
+    "CHUNK_SIZE",
+    "MAX_REDIRECTS",
+    "RETRIES",
+    "RETRY_STATUSES",
+    "Client",
+    "Download",
+    "is_transient",
+    "retrying",
+    "safe_url",
+    "same_origin",
+]
+
+log = logging.getLogger("imap_explorer.http")
+
+#: Statuses worth a retry: rate limiting and gateway/storage hiccups (sdc-api §1, §10, §13).
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Retries after the first attempt.
+RETRIES = 3
+#: First backoff in seconds; doubled after every failed attempt.
+BACKOFF = 0.5
+#: Longest wait between two attempts, whatever ``Retry-After`` says.
+MAX_WAIT = 30.0
+#: Redirect hops followed by hand.
+MAX_REDIRECTS = 5
+#: Bytes per streamed chunk.
+CHUNK_SIZE = 1 << 20
+#: How much of an error body is kept.
+MAX_ERROR_BODY = 4000
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+_SECRET_PARAMS = ("signature", "credential", "token", "key", "password", "secret")
+
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------- pure helpers
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Return whether two URLs share scheme, host and port.
+
+    Examples
+    --------
+    >>> same_origin("https://api.imap-mission.com/download/x", "https://API.imap-mission.com:443/y")
+    True
+    >>> same_origin("http://127.0.0.1:8000/a", "http://localhost:8000/a")
+    False
+    """
+    return _origin(a) == _origin(b)
+
+
+def safe_url(url: str) -> str:
+    """Return ``url`` with the values of signing/credential query parameters redacted.
+
+    Presigned storage URLs are bearer credentials for one object; they never go into an error or a log.
+
+    Examples
+    --------
+    >>> safe_url("http://localhost:9/b/k.cdf?X-Amz-Expires=86400&X-Amz-Signature=abc")
+    'http://localhost:9/b/k.cdf?X-Amz-Expires=86400&X-Amz-Signature=REDACTED'
+    """
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = [(k, "REDACTED" if any(s in k.lower() for s in _SECRET_PARAMS) else v)
+             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query=urlencode(pairs, safe="/")))
+
+
+def server_message(text: str) -> str:
+    """Return the server's words from an error body.
+
+    JSON-encoded strings are unwrapped; a JSON object with a ``message`` key gives that message;
+    anything else is returned as it came (stripped).
+
+    Examples
+    --------
+    >>> server_message('"foo is not a valid query parameter"')
+    'foo is not a valid query parameter'
+    >>> server_message('{"message":"Forbidden"}')
+    'Forbidden'
+    >>> server_message('File not found.')
+    'File not found.'
+    """
+    stripped = text.strip()
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return stripped
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("message"), str):
+        return value["message"]
+    return stripped
+
+
+def is_transient(err: ApiError) -> bool:
+    """Return whether a failed request is worth another attempt (no answer, or a retry status)."""
+    if getattr(err, "retryable", None) is not None:
+        return bool(err.retryable)
+    return err.status is None or err.status in RETRY_STATUSES
+
+
+def _wait(attempt: int, err: ApiError) -> float:
+    wait = BACKOFF * 2**attempt
+    retry_after = getattr(err, "retry_after", None)
+    if retry_after is not None:
+        wait = max(wait, retry_after)
+    return min(wait, MAX_WAIT)
+
+
+def retrying(call: Callable[[], T], *, retries: int | None = None) -> T:
+    """Run ``call`` and retry it with backoff while it raises a transient :class:`ApiError`.
+
+    The last error is raised unchanged when the attempts are used up or the error is not transient.
+    """
+    retries = RETRIES if retries is None else retries
+    for attempt in range(retries + 1):
+        try:
+            return call()
+        except ApiError as err:
+            if attempt >= retries or not is_transient(err):
+                raise
+            wait = _wait(attempt, err)
+            log.info("retrying in %.2f s after: %s", wait, err)
+            time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _error_from(resp: requests.Response, url: str, cls: type[ApiError] = ApiError) -> ApiError:
+    try:
+        text = resp.content[:MAX_ERROR_BODY].decode(resp.encoding or "utf-8", errors="replace")
+    except requests.RequestException:
+        text = ""
+    finally:
+        resp.close()
+    err = cls(resp.status_code, safe_url(url), server_message(text), resp.reason or "")
+    err.retry_after = _retry_after(resp)
+    return err
+
+
+def _transport_error(err: Exception, url: str) -> ApiError:
+    if isinstance(err, requests.Timeout) and not isinstance(err, requests.ConnectionError):
+        reason = "no answer within the read timeout"
+        retryable = False
+    else:
+        reason = "connection failed"
+        retryable = True
+    # requests repeats the URL (query string included) in its messages: keep the words, drop the query.
+    detail = re.sub(r"\?[^\s'\"()]*", "?...", str(err)) or type(err).__name__
+    out = ApiError(None, safe_url(url), f"{reason} ({type(err).__name__}: {detail})")
+    out.retryable = retryable
+    return out
+
+
+# --------------------------------------------------------------------------- streamed body
+@dataclass
+class Download:
+    """An open, successful response whose body is read in chunks.
+
+    Attributes
+    ----------
+    url : str
+        Where the bytes come from (signing parameters redacted).
+    length : int or None
+        ``Content-Length`` when the body is not content-encoded, else ``None``.
+    """
+
+    url: str
+    length: int | None
+    _response: requests.Response
+
+    def chunks(self, size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """Yield the body; a broken transfer raises a transient :class:`ApiError`."""
+        try:
+            for chunk in self._response.iter_content(size):
+                if chunk:
+                    yield chunk
+        except requests.RequestException as err:
+            raise _transport_error(err, self.url) from err
+
+
+# --------------------------------------------------------------------------- the client
+class Client:
+    """One ``requests.Session`` bound to resolved settings, with a connection pool sized for the workers.
+
+    Parameters
+    ----------
+    settings : Settings
+        URL, credentials and timeouts.
+    pool_size : int, default 10
+        Connections kept per host (use at least the number of threads sharing the client).
+
+    Notes
+    -----
+    Credentials are never set on the session; each request to the API origin adds them explicitly.
+    """
+
+    def __init__(self, settings: Settings, *, pool_size: int = 10) -> None:
+        from imap_explorer import __version__
+
+        self.settings = settings
+        self.api_base = settings.api_base
+        self._session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.headers["User-Agent"] = f"imap-explorer/{__version__} {requests.utils.default_user_agent()}"
+
+    def __repr__(self) -> str:
+        return f"Client(api_base={self.api_base!r})"
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ one attempt
+    def _headers_for(self, url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = dict(extra or {})
+        if same_origin(url, self.api_base):
+            headers.update(self.settings.auth_headers)
+        return headers
+
+    def _send(self, method: str, url: str, *, headers: dict[str, str] | None = None, stream: bool = False,
+              **kwargs: Any) -> requests.Response:
+        log.debug("%s %s", method, safe_url(url))
+        try:
+            return self._session.request(method, url, headers=self._headers_for(url, headers), stream=stream,
+                                         allow_redirects=False, timeout=self.settings.timeout, **kwargs)
+        except requests.RequestException as err:
+            raise _transport_error(err, url) from err
+
+    def _follow(self, method: str, url: str, *, headers: dict[str, str] | None = None,
+                stream: bool = False) -> requests.Response:
+        """Send and follow redirects by hand; credentials only while on the API origin."""
+        for _ in range(MAX_REDIRECTS + 1):
+            resp = self._send(method, url, headers=headers, stream=stream)
+            if resp.status_code not in _REDIRECTS:
+                return resp
+            location = resp.headers.get("Location")
+            resp.close()
+            if not location:
+                raise ApiError(resp.status_code, safe_url(url), "redirect without a Location header",
+                               resp.reason or "")
+            url = urljoin(url, location)
+        raise ApiError(None, safe_url(url), f"more than {MAX_REDIRECTS} redirects")
+
+    # ------------------------------------------------------------------ API calls
+    def url_for(self, route: str) -> str:
+        """Return the API URL of a route such as ``query`` or ``download/imap/mag/...``."""
+        return f"{self.api_base}/{quote(route.lstrip('/'), safe='/')}"
+
+    def get_json(self, route: str, params: list[tuple[str, str]] | None = None) -> Any:
+        """GET an API route (with retries) and return the decoded JSON body."""
+        url = self.url_for(route)
+        if params:
+            url = f"{url}?{urlencode(params)}"
+
+        def attempt() -> Any:
+            resp = self._follow("GET", url)
+            if resp.status_code >= 400:
+                raise _error_from(resp, url)
+            try:
+                return resp.json()
+            except ValueError as err:
+                snippet = resp.text[:200]
+                raise ApiError(resp.status_code, safe_url(url), f"the answer is not JSON: {snippet!r}",
+                               resp.reason or "") from err
+            finally:
+                resp.close()
+
+        return retrying(attempt)
+
+    @contextlib.contextmanager
+    def open_download(self, file_path: str) -> Iterator[Download]:
+        """Open ``/download/<file_path>`` (one attempt) and yield the streamed body.
+
+        The 302 to the presigned URL is followed by hand; the storage request carries no credential
+        and asks for the bytes as stored (``Accept-Encoding: identity``).
+        """
+        url = self.url_for(f"download/{file_path}")
+        resp = self._follow("GET", url, headers={"Accept-Encoding": "identity"}, stream=True)
+        final = resp.url or url
+        try:
+            if resp.status_code >= 400:
+                raise _error_from(resp, final)
+            if resp.status_code != 200:
+                msg = f"unexpected status {resp.status_code} for a download"
+                raise ApiError(resp.status_code, safe_url(final), msg, resp.reason or "")
+            encoding = resp.headers.get("Content-Encoding", "identity").lower()
+            length = resp.headers.get("Content-Length")
+            size = int(length) if length and length.isdigit() and encoding == "identity" else None
+            yield Download(url=safe_url(final), length=size, _response=resp)
+        finally:
+            resp.close()
+
+    def upload_url(self, file_name: str) -> str:
+        """Ask ``/upload/<file_name>`` for a presigned PUT URL (with retries)."""
+        url = self.get_json(f"upload/{file_name}")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            msg = f"expected a JSON string holding the upload URL, got {str(url)[:200]!r}"
+            raise ApiError(200, safe_url(self.url_for(f"upload/{file_name}")), msg, "OK")
+        return url
+
+    def put_file(self, url: str, path: str | os.PathLike) -> None:
+        """PUT a file's bytes, streamed from its handle, with an empty ``Content-Type`` (with retries).
+
+        The presigned URL is used as given and no credential is sent with it.
+        """
+
+        def attempt() -> None:
+            with open(path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                log.debug("PUT %s", safe_url(url))
+                try:
+                    resp = self._session.put(url, data=fh, headers={"Content-Type": "", "Content-Length": str(size)},
+                                             allow_redirects=False, timeout=self.settings.timeout)
+                except requests.RequestException as err:
+                    raise _transport_error(err, url) from err
+            if resp.status_code >= 300:
+                raise _error_from(resp, url)
+            resp.close()
+
+        retrying(attempt)
