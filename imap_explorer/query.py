@@ -118,7 +118,10 @@ class QueryResult(pd.DataFrame):
         return view[first + [c for c in view.columns if c not in first]]
 
     def _repr_html_(self) -> str | None:
-        return self.display_frame()._repr_html_()
+        # file names are ~60 characters: do not cut them at pandas' default 50
+        width = pd.get_option("display.max_colwidth")
+        with pd.option_context("display.max_colwidth", None if width is None else max(100, width)):
+            return self.display_frame()._repr_html_()
 
 
 # --------------------------------------------------------------------------- validation (pure)
