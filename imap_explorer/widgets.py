@@ -151,11 +151,11 @@ def _yyyymmdd(value: dt.date | None) -> str | None:
     return None if value is None else value.strftime("%Y%m%d")
 
 
-def row_label(row: Any) -> str:
+def row_label(row: Any, widths: Sequence[int] | None = None) -> str:
     r"""Return the text of one results-table row: file, level, descriptor, date, version, local or not.
 
-    Columns are padded with no-break spaces so they line up in a monospace ``<select>`` (HTML collapses
-    ordinary runs of spaces).
+    Columns are padded to ``widths`` (default :data:`COLUMN_WIDTHS`) with no-break spaces, so they line up in
+    a monospace ``<select>`` (HTML collapses ordinary runs of spaces).
 
     Examples
     --------
@@ -169,16 +169,26 @@ def row_label(row: Any) -> str:
     date = start.strftime("%Y-%m-%d") if hasattr(start, "strftime") else str(start)[:10]
     cells = (str(row["file_name"]), str(row["data_level"]), str(row["descriptor"]), date, str(row["version"]),
              "yes" if row["downloaded"] else "no")
-    return _pad(cells)
+    return _pad(cells, widths or COLUMN_WIDTHS)
 
 
-_WIDTHS = (52, 6, 18, 11, 10, 5)
-_HEADER = ("file", "level", "descriptor", "date", "version", "local")
+#: Titles and default widths (characters) of the results-table columns.
+COLUMN_TITLES = ("file", "level", "descriptor", "date", "version", "local")
+COLUMN_WIDTHS = (44, 5, 10, 10, 9, 5)
 
 
-def _pad(cells: Sequence[str]) -> str:
-    parts = [cell.ljust(width) for cell, width in zip(cells, _WIDTHS)]
-    return "\u00a0".join(parts).rstrip().replace(" ", "\u00a0")
+def column_widths(frame: pd.DataFrame) -> tuple[int, ...]:
+    """Column widths that fit every row of a search result (and the titles)."""
+    widths = list(COLUMN_WIDTHS)
+    for i, column in ((0, "file_name"), (1, "data_level"), (2, "descriptor"), (4, "version")):
+        if len(frame):
+            widths[i] = max(len(COLUMN_TITLES[i]), *(len(str(v)) for v in frame[column]))
+    return tuple(widths)
+
+
+def _pad(cells: Sequence[str], widths: Sequence[int]) -> str:
+    parts = [cell.ljust(width) for cell, width in zip(cells, widths)]
+    return "\u00a0\u00a0".join(parts).rstrip().replace(" ", "\u00a0")
 
 
 # --------------------------------------------------------------------------- the model
@@ -585,7 +595,7 @@ class Explorer(widgets.VBox):
                                       layout=widgets.Layout(width="100px"))
         self._status = widgets.HTML(layout=wide)
         self._error = widgets.HTML(layout=widgets.Layout(width="auto", display="none"))
-        self._header = widgets.HTML(f"<div class='ie-header'>{html.escape(_pad(_HEADER))}</div>")
+        self._header = widgets.HTML(self._header_html(COLUMN_WIDTHS))
         self._results = widgets.SelectMultiple(options=[], rows=8, layout=widgets.Layout(width="100%"))
         self._select_all = widgets.Button(description="All", layout=widgets.Layout(width="60px"),
                                           tooltip="Select every row")
@@ -647,7 +657,7 @@ class Explorer(widgets.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
         bundle = super()._repr_mimebundle_(**kwargs)
         if self._catalog_instrument != self.instrument and not self.busy:
-            self._run("catalog", self._load_catalog)
+            self._run("loading the catalog", self._load_catalog)
         return bundle
 
     # ------------------------------------------------------------------ task runner
@@ -671,6 +681,7 @@ class Explorer(widgets.VBox):
             work()
         except Exception as err:  # noqa: BLE001 - the widget is the boundary: every error is shown, with traceback
             self._show_error(f"{what.capitalize()} failed: {type(err).__name__}: {err}", err)
+            self._set_status(f"{html.escape(what.capitalize())} failed: see the error below.")
         finally:
             self.busy = False
             self._task_lock.release()
@@ -895,9 +906,15 @@ class Explorer(widgets.VBox):
             self._set_status(f"{len(frame)} file{'s' if len(frame) != 1 else ''} found, {local} already "
                              f"downloaded. Select rows, then <b>Download</b>, <b>Load</b> or <b>Quick-look</b>.")
 
+    @staticmethod
+    def _header_html(widths: Sequence[int]) -> str:
+        return f"<div class='ie-header'>{html.escape(_pad(COLUMN_TITLES, widths))}</div>"
+
     def _show_results(self, frame: pd.DataFrame) -> None:
         self.results = frame
-        options = [(row_label(row), row["file_name"]) for _, row in frame.iterrows()]
+        widths = column_widths(frame)
+        options = [(row_label(row, widths), row["file_name"]) for _, row in frame.iterrows()]
+        self._header.value = self._header_html(widths)
         with self._paused():
             keep = tuple(name for name in self.selection if name in set(frame["file_name"]))
             self._results.options = options
