@@ -43,11 +43,12 @@ class ApiError(ImapExplorerError):
 
     def __init__(self, status: int | None, url: str, body: str = "", reason: str = "") -> None:
         self.status, self.url, self.body, self.reason = status, url, body, reason
+        words = " ".join(body.split())  # one line, even for an HTML or XML error page
         if status is None:
-            msg = f"cannot reach {url}: {body}"
+            msg = f"cannot reach {url}: {words}"
         else:
             head = f"{status} {reason}".strip()
-            msg = f"{head} from {url}: {body[:500]}"
+            msg = f"{head} from {url}: {words[:500]}"
         super().__init__(msg)
 
 
@@ -68,11 +69,16 @@ class DownloadError(ImapExplorerError):
         ``{file_name: reason}`` for every file that failed; the others completed.
     paths : list of pathlib.Path
         The files that did complete.
+    errors : dict
+        ``{file_name: exception}``: the underlying error of each failure (e.g. an :class:`ApiError`
+        with ``status``, ``url`` and ``body``).
     """
 
-    def __init__(self, failures: Mapping[str, str], paths: list | None = None) -> None:
+    def __init__(self, failures: Mapping[str, str], paths: list | None = None,
+                 errors: Mapping[str, BaseException] | None = None) -> None:
         self.failures = dict(failures)
         self.paths = list(paths or [])
+        self.errors = dict(errors or {})
         lines = "\n".join(f"  {name}: {reason}" for name, reason in sorted(self.failures.items()))
         n = len(self.failures)
         super().__init__(f"{n} file{'s' if n != 1 else ''} could not be downloaded:\n{lines}")

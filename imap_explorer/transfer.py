@@ -310,9 +310,7 @@ def download(
         bars.close()
     if failures:
         done = [targets[k] for k in keys if PurePosixPath(k).name not in failures]
-        err = DownloadError(failures, done)
-        err.errors = errors
-        raise err
+        raise DownloadError(failures, done, errors)
     return [targets[key] for key in keys]
 
 
