@@ -202,6 +202,15 @@ class LocalSDC:
         if self.state is not None:
             self.state.api_keys.pop(key, None)
 
+    @property
+    def storage_requests(self) -> list[dict]:
+        """Recent requests to the storage origin: ``method``, ``path`` and ``credential_headers``.
+
+        ``credential_headers`` lists the names of ``Authorization``/``x-api-key`` headers a client sent
+        to storage (never their values), so tests can prove that credentials are not forwarded.
+        """
+        return list(self.state.storage_requests) if self.state is not None else []
+
     def set_released(self, file_name: str, released: bool = True) -> list[str]:
         """Mark a file (bare name or storage key) released or not; return the storage keys changed."""
         return self.index.set_released(file_name, released)

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,8 @@ PUBLIC_QUICKLOOK_DOWNLOAD = False
 PACKETS_ARCHIVE_RELEASED = False
 #: Format of ``ingestion_date`` in query records (§5.7).
 RECORD_DATE_FORMAT = "%Y%m%d %H:%M:%S"
+#: How many storage requests :attr:`State.storage_requests` remembers.
+STORAGE_LOG_SIZE = 1000
 #: Where ``GET /`` redirects to.
 LANDING_PAGE = "https://imap-mission.com"
 
@@ -155,6 +158,8 @@ class State:
         self.upload_public = upload_public
         self.writable = writable
         self.on_upload: Callable[[str, dict[str, Any]], None] | None = None
+        #: Recent storage requests: method, path, and the NAMES of credential headers sent (never values).
+        self.storage_requests: deque[dict[str, Any]] = deque(maxlen=STORAGE_LOG_SIZE)
 
     def key_scope(self, key: str) -> str | None:
         """Scope of an API key (constructor keys first, then stored keys), or None if unknown."""

@@ -141,6 +141,8 @@ def handle_storage(state: State, req: Request) -> Response:
     """Answer one request to the storage origin (GET, HEAD, PUT of presigned URLs)."""
     from imap_explorer.server.handlers import Response
 
+    sent = sorted(h for h in ("authorization", "x-api-key") if h in req.headers)
+    state.storage_requests.append({"method": req.method, "path": req.path, "credential_headers": sent})
     if req.method not in ("GET", "HEAD", "PUT"):
         return _xml_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.",
                           req.path)
