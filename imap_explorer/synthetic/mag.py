@@ -1,0 +1,197 @@
+"""Synthetic MAG products: L1B and L1C ``norm-mago|magi``, L2 ``norm-*`` and ``burst-*`` (``products.md`` §3).
+
+Every writer takes the shared :class:`~imap_explorer.synthetic.physics.SolarWind` model, so the vectors of
+all levels, frames and rates agree with each other and with SWE.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from imap_explorer._time import datetime64_to_tt2000
+from imap_explorer.filenames import sdc_key
+from imap_explorer.synthetic import attrs as A
+from imap_explorer.synthetic._cdf import write_dataset
+from imap_explorer.synthetic.physics import DAY, SolarWind, day_start
+
+__all__ = ["FRAMES", "write_mag_l2"]
+
+FRAMES = ("srf", "dsrf", "gse", "gsm", "rtn")
+VALID_RATES = (1, 2, 4, 8, 16, 32, 64, 128)
+_LABELS = {"rtn": ["B_R", "B_T", "B_N"]}
+_KERNELS = ["naif0012.tls", "pck00011.tpc", "imap_130.tf", "imap_science_120.tf", "imap_sclk_0162.tsc", "de440.bsp"]
+_SENSOR_OFFSETS = {"mago": np.array([0.12, -0.08, 0.05]), "magi": np.array([-0.9, 1.4, 0.6])}
+
+
+def _target(path_or_root: str | os.PathLike[str], name: str) -> Path:
+    """``path_or_root`` is a ``.cdf`` path (used as is) or an archive root (SDC layout below it)."""
+    p = Path(path_or_root)
+    if p.suffix == ".cdf":
+        return p
+    return p / sdc_key(name)
+
+
+def _name(data_level: str, descriptor: str, day: np.datetime64, version: str) -> str:
+    return f"imap_mag_{data_level}_{descriptor}_{_ymd(day)}_{version}.cdf"
+
+
+def _ymd(day: np.datetime64) -> str:
+    return str(day.astype("datetime64[D]")).replace("-", "")
+
+
+def _day_number(model: SolarWind, day: np.datetime64) -> int:
+    return int((day - model.start).astype("timedelta64[D]").astype(np.int64))
+
+
+def _check_rate(rate: int) -> int:
+    if rate not in VALID_RATES:
+        msg = f"Invalid MAG vector rate {rate!r}. Expected one of: {', '.join(map(str, VALID_RATES))} (vectors/s)."
+        raise ValueError(msg)
+    return int(rate)
+
+
+def _hour_window(hours) -> tuple[float, float]:
+    if hours is None:
+        return 0.0, 24.0
+    if np.isscalar(hours):
+        lo, hi = 0.0, float(hours)
+    else:
+        lo, hi = (float(h) for h in hours)
+    if not 0.0 <= lo < hi <= 24.0:
+        msg = f"Invalid hours {hours!r}. Expected a duration in (0, 24] or a (start, end) pair within [0, 24]."
+        raise ValueError(msg)
+    return lo, hi
+
+
+def _hf_noise(model: SolarWind, day_no: int, s: np.ndarray, rate: int) -> np.ndarray:
+    """Fluctuations above 1 Hz (the 2 Hz model's Nyquist) for burst rates: f^-5/3 steepening to f^-2.8 above 3 Hz."""
+    from imap_explorer.synthetic.physics import _colored_noise
+
+    out = np.zeros((s.size, 3))
+    hour = np.floor((s - day_no * DAY) / 3600.0).astype(np.int64)
+    for h in np.unique(hour):
+        sel = hour == h
+        rng = np.random.default_rng([model.seed, 4, day_no + 100_000, int(h), rate])
+        n = int(sel.sum())
+        noise = _colored_noise(rng, n, float(rate), 3, -5.0 / 3.0, 1.0, 5.5e-5 * 25.0, f_high=3.0)
+        f_cut = np.fft.rfftfreq(n, 1.0 / rate)
+        spec = np.fft.rfft(noise, axis=0)
+        spec[f_cut < 1.0] = 0.0
+        out[sel] = np.fft.irfft(spec, n=n, axis=0)
+    return out
+
+
+def _quality_rows(model: SolarWind, day_no: int, s: np.ndarray) -> np.ndarray:
+    """A few hundred seconds flagged bad (spacecraft interference) each day, away from the repointing."""
+    rng = np.random.default_rng([model.seed, 8, day_no + 100_000])
+    t0 = day_no * DAY + 3600.0 * float(rng.uniform(15.0, 22.0))
+    return (s >= t0) & (s < t0 + float(rng.integers(100, 180)))
+
+
+def _repoint_rows(model: SolarWind, day_no: int, s: np.ndarray) -> np.ndarray:
+    a, b = model.repoint_seconds(day_no)
+    return (s >= a) & (s < b)
+
+
+def _grid(day: np.datetime64, rate: int, lo_h: float, hi_h: float) -> np.ndarray:
+    step = 1_000_000_000 // rate
+    n = int(round((hi_h - lo_h) * 3600 * rate))
+    start = day + np.timedelta64(int(round(lo_h * 3600e9)), "ns")
+    return start + (np.arange(n, dtype=np.int64) * step).astype("timedelta64[ns]")
+
+
+def _direction(n: int, labels: list[str]) -> dict[str, xr.DataArray]:
+    return {
+        "direction": xr.DataArray(np.arange(n, dtype=np.int64), dims="direction", attrs=A.mag_direction_attrs()),
+        "direction_label": xr.DataArray(np.array(labels), dims="direction",
+                                        attrs=A.label_attrs("magnetic field vector data", "Magnetic Field Vector", 3)),
+    }
+
+
+def l2_vectors(model: SolarWind, times: np.ndarray, frame: str, rate: int = 2,
+               offset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """MAGo L2 vectors in ``frame`` and |B| (nT, float64) at ``times`` (datetime64), before fill is applied."""
+    s = model.seconds(times)
+    b = model._b_gse_seconds(s)
+    if rate > 2:
+        day_no = int(np.floor(s[0] / DAY))
+        b = b + _hf_noise(model, day_no, s, rate) * np.linalg.norm(b, axis=1)[:, None] / 5.0
+    rng = np.random.default_rng([model.seed, 5, int(s[0] * 1000) % (2**31), rate])
+    b = b + rng.normal(0.0, 0.008, b.shape)                                     # sensor noise, ~10 pT
+    if offset is not None:
+        b = b + offset
+    magnitude = np.linalg.norm(b, axis=1)
+    return model.rotate(b, times, frame), magnitude
+
+
+def write_mag_l2(path_or_root: str | os.PathLike[str], day, descriptor: str = "burst-gse", rate: int | None = None,
+                 hours=None, seed: int = 0, *, version: str = "v001.0001", model: SolarWind | None = None,
+                 offset=None) -> Path:
+    """Write one MAG L2 day (``norm-<frame>`` or ``burst-<frame>``) in the current SDC layout.
+
+    Parameters
+    ----------
+    path_or_root : str or path-like
+        A target ``.cdf`` path, or an archive root (the file then goes to its SDC key below it).
+    day : date-like
+        The processing day, e.g. ``"2026-01-20"``.
+    descriptor : str, default "burst-gse"
+        ``norm-<frame>`` or ``burst-<frame>``, frame one of srf, dsrf, gse, gsm, rtn.
+    rate : int, optional
+        Vectors per second (1..128, a power of two). Default 2 for ``norm-*`` and 128 for ``burst-*``.
+    hours : float or (float, float), optional
+        Write only this part of the day (a duration from 00:00, or a start/end hour pair). Default: the whole day.
+    seed : int, default 0
+        Random seed (ignored when ``model`` is given).
+    version : str, default "v001.0001"
+        File version.
+    model : SolarWind, optional
+        The solar-wind model to sample; default ``SolarWind(day, seed)`` (a shock at 12:00 that day).
+    offset : array_like of 3 floats, optional
+        A calibration offset (nT, GSE) added to the vectors, used to make older versions differ.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Examples
+    --------
+    >>> write_mag_l2(tmp, "2026-01-20", "burst-gse", rate=64, hours=(11.5, 12.5))  # doctest: +SKIP
+    """
+    mode, _, frame = descriptor.partition("-")
+    if mode not in ("norm", "burst") or frame not in FRAMES:
+        choices = sorted(f"{m}-{f}" for m in ("norm", "burst") for f in FRAMES)
+        msg = f"Invalid MAG L2 descriptor {descriptor!r}. Expected one of: {', '.join(choices)}."
+        raise ValueError(msg)
+    rate = _check_rate(rate if rate is not None else (2 if mode == "norm" else 128))
+    lo_h, hi_h = _hour_window(hours)
+    day = day_start(day)
+    model = model if model is not None else SolarWind(day, seed)
+    day_no = _day_number(model, day)
+    times = _grid(day, rate, lo_h, hi_h)
+    s = model.seconds(times)
+    vectors, magnitude = l2_vectors(model, times, frame, rate, None if offset is None else np.asarray(offset))
+    vectors[_repoint_rows(model, day_no, s)] = np.nan                 # no attitude during the repointing
+    bad = _quality_rows(model, day_no, s)
+    name = _name("l2", descriptor, day, version)
+    ds = xr.Dataset(
+        {
+            f"b_{frame}": (("epoch", "direction"), vectors.astype(np.float32), A.mag_l2_vector_attrs(frame)),
+            "quality_flags": ("epoch", bad.astype(np.uint8), A.mag_l2_scalar_attrs()["quality_flags"]),
+            "quality_bitmask": ("epoch", (bad * 4).astype(np.uint16), A.mag_l2_scalar_attrs()["quality_bitmask"]),
+            "range": ("epoch", np.full(times.size, 2, np.uint8), A.mag_l2_scalar_attrs()["range"]),
+            "magnitude": ("epoch", magnitude.astype(np.float32), A.mag_l2_scalar_attrs()["magnitude"]),
+        },
+        coords={"epoch": ("epoch", datetime64_to_tt2000(times), A.epoch_attrs()),
+                **_direction(3, _LABELS.get(frame, ["Bx", "By", "Bz"]))},
+    )
+    l1 = "l1b_burst-mago" if mode == "burst" else "l1c_norm-mago"
+    parents = [*_KERNELS, f"imap_mag_{l1}_{_ymd(day)}_{version}.cdf", "imap_mag_l2-calibration_20260101_v001.cdf",
+               f"imap_mag_l2-{mode}-offsets_{_ymd(day)}_{_ymd(day)}_v001.cdf"]
+    ds.attrs = A.global_attrs("mag", "l2", descriptor, _ymd(day), version, parents)
+    return write_dataset(ds, _target(path_or_root, name))
