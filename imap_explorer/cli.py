@@ -42,10 +42,16 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
+    from imap_explorer.exceptions import DownloadError
     from imap_explorer.transfer import download
 
-    paths = download(args.files, overwrite=args.overwrite, max_workers=args.max_workers,
-                     progress=not args.no_progress)
+    try:
+        paths = download(args.files, overwrite=args.overwrite, max_workers=args.max_workers,
+                         progress=not args.no_progress)
+    except DownloadError as err:
+        for path in err.paths:  # say where the files that did arrive went, then report the failures
+            print(f"Downloaded to {path}")
+        raise
     for path in paths:
         print(f"Downloaded to {path}")
     return 0
@@ -196,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ImapExplorerError, ValueError, TypeError, OSError) as err:
         if args.debug:
             raise
-        text = " ".join(str(err).split()) if not isinstance(err, ImapExplorerError) else str(err)
+        text = " ".join(str(err).split())  # one line, even for a DownloadError listing several files
         print(f"imap-explorer {args.command}: error: {text}", file=sys.stderr)
         return 1
 
