@@ -91,7 +91,7 @@ def write_raw(path: str | os.PathLike[str], global_attrs: dict, variables: list[
 
     path = Path(path)
     with _atomic_target(path) as tmp, _quiet_cdflib():
-        cdf = CDF(str(tmp), cdf_spec={"Majority": majority, "Encoding": "IBMPC"})
+        cdf = CDF(str(tmp), cdf_spec={"Majority": majority, "Encoding": 6})
         try:
             cdf.write_globalattrs({k: ({i: v for i, v in enumerate(val)} if isinstance(val, list) else {0: val})
                                    for k, val in global_attrs.items()})

@@ -3,9 +3,25 @@
 Contents for each day ``D`` (``start`` + k days), all from one :class:`SolarWind` story (shock at
 ``start`` 12:00 UTC, sheath, magnetic cloud until ``start`` + 40 h):
 
-* MAG L2 ``norm-{srf,dsrf,gse,gsm,rtn}`` (2 vectors/s, 172 800 records, repointing fill near 10:00);
-* SWE L1B and L2 ``sci`` for :data:`~imap_explorer.synthetic.swe.DEFAULT_SWE_HOURS` (10:30-13:30 UTC,
-  ~175 records, one all-fill record); a full SWE day is ~1 404 records (use ``write_swe_l2``).
+* MAG L1B and L1C ``norm-mago``/``norm-magi`` (2 vectors/s, unaligned times, +-30 min buffers);
+* MAG L2 ``norm-{srf,dsrf,gse,gsm,rtn}`` (2 vectors/s, 172 800 records, ~3.5 min repointing fill near 10:00,
+  a few hundred ``quality_flags`` = 1 rows);
+* on the first day only: MAG L2 ``burst-gse`` and ``burst-rtn`` at 64 vectors/s from 11:30 to 12:30 (across
+  the shock); L1C marks 11:58-11:59 as generated from burst;
+* SWE L1B, L2 and L3 ``sci`` for :data:`~imap_explorer.synthetic.swe.DEFAULT_SWE_HOURS` (10:30-13:30 UTC,
+  ~175 records, one all-fill record with ``data_quality`` 255); a full SWE day is ~1 404 records
+  (``write_swe_l2``).
+
+Versions and visibility (see :data:`VERSION_PLAN`):
+
+* day 0 ``norm-gse``: v001.0001, v001.0002 and v002.0001 (each newer version removes part of a calibration
+  offset, so the versions differ by a known constant vector, :data:`VERSION_OFFSETS`);
+* day 1 (day 0 when ``days`` == 1) ``norm-rtn``: v001.0001 and v001.0002, the latter listed as **unreleased**;
+* day 1 (day 0 when ``days`` == 1) ``norm-dsrf`` is a single file in the flight-era layout, named
+  ``..._v002.cdf`` (:func:`~imap_explorer.synthetic.mag.write_mag_l2_legacy`).
+
+Unreleased files are listed in ``<root>/.imap-explorer-unreleased.json``: ``{"unreleased": [<file name>, ...]}``
+(bare file names, sorted). The local SDC reports those files with ``released = False``.
 
 Files are byte-identical for the same ``(start, days, seed)``: generation dates derive from the data date.
 """
@@ -18,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imap_explorer.synthetic.mag import FRAMES, write_mag_l2
+from imap_explorer.synthetic.mag import FRAMES, write_mag_l1, write_mag_l2, write_mag_l2_legacy
 from imap_explorer.synthetic.physics import SolarWind, day_start
 from imap_explorer.synthetic.swe import write_swe_day
 
@@ -26,6 +42,21 @@ __all__ = ["UNRELEASED_MANIFEST", "make_archive", "read_unreleased"]
 
 #: File at the archive root listing the file names that the local SDC must report as unreleased.
 UNRELEASED_MANIFEST = ".imap-explorer-unreleased.json"
+#: Extra MAG L2 versions: (descriptor, which day) -> versions written ("day0" = first day, "special" = day 1).
+VERSION_PLAN = {
+    ("norm-gse", "day0"): ["v001.0001", "v001.0002", "v002.0001"],
+    ("norm-rtn", "special"): ["v001.0001", "v001.0002"],
+}
+#: Versions of :data:`VERSION_PLAN` listed as unreleased in the manifest.
+UNRELEASED_VERSIONS = {"norm-rtn": ("v001.0002",)}
+#: Calibration offset (nT, GSE) left in each version of a multi-version day; the newest has none.
+VERSION_OFFSETS = {"v001.0001": (0.6, -0.4, 0.3), "v001.0002": (0.2, -0.1, 0.1), "v002.0001": None}
+#: MAG L2 burst products of the first day: frames, rate (vectors/s) and UTC hours (across the 12:00 shock).
+BURST_FRAMES = ("gse", "rtn")
+BURST_RATE = 64
+BURST_HOURS = (11.5, 12.5)
+#: UTC hours of the first day whose L1C normal-mode vectors are flagged as generated from burst data.
+BURST_FILL_HOURS = (11.9667, 11.9834)
 
 
 def _check(start, days: int, seed: int) -> np.datetime64:
@@ -72,13 +103,40 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
     model = SolarWind(first, int(seed))
     written: list[Path] = []
     unreleased: list[str] = []
+    special = 1 if days > 1 else 0
     for k in range(int(days)):
         day = first + np.timedelta64(k, "D")
+        gen = _generation_dates(day)
+        for sensor in ("mago", "magi"):
+            for level in ("l1b", "l1c"):
+                written.append(write_mag_l1(root, day, level, sensor, model=model,
+                                            burst_fill=BURST_FILL_HOURS if k == 0 and level == "l1c" else None))
         for frame in FRAMES:
-            written.append(write_mag_l2(root, day, f"norm-{frame}", model=model))
+            descriptor = f"norm-{frame}"
+            if frame == "dsrf" and k == special:
+                written.append(write_mag_l2_legacy(root, day, frame, model=model))
+                continue
+            plan = VERSION_PLAN.get((descriptor, "day0" if k == 0 else "special" if k == special else ""), None)
+            for version in plan or ["v001.0001"]:
+                offset = VERSION_OFFSETS.get(version) if plan else None
+                written.append(write_mag_l2(root, day, descriptor, model=model, version=version, offset=offset,
+                                            generation_date=gen[version]))
+                if plan and version in UNRELEASED_VERSIONS.get(descriptor, ()):
+                    unreleased.append(written[-1].name)
+        if k == 0:
+            for frame in BURST_FRAMES:
+                written.append(write_mag_l2(root, day, f"burst-{frame}", rate=BURST_RATE, hours=BURST_HOURS,
+                                            model=model))
         written.extend(write_swe_day(root, day, model=model))
     _write_manifest(root, unreleased)
     return sorted(written)
+
+
+def _generation_dates(day: np.datetime64) -> dict[str, str]:
+    """Generation dates derived from the data day (1, 5 and 30 days later for successive versions)."""
+    base = day.astype("datetime64[D]")
+    fmt = lambda d: str(base + np.timedelta64(d, "D")).replace("-", "")  # noqa: E731
+    return {"v001.0001": fmt(1), "v001.0002": fmt(5), "v002.0001": fmt(30)}
 
 
 def _write_manifest(root: Path, names: list[str]) -> Path:

@@ -18,7 +18,7 @@ from imap_explorer.synthetic import attrs as A
 from imap_explorer.synthetic._cdf import write_dataset
 from imap_explorer.synthetic.physics import DAY, SolarWind, day_start
 
-__all__ = ["FRAMES", "write_mag_l2"]
+__all__ = ["FRAMES", "write_mag_l1", "write_mag_l2", "write_mag_l2_legacy"]
 
 FRAMES = ("srf", "dsrf", "gse", "gsm", "rtn")
 VALID_RATES = (1, 2, 4, 8, 16, 32, 64, 128)
@@ -130,7 +130,7 @@ def l2_vectors(model: SolarWind, times: np.ndarray, frame: str, rate: int = 2,
 
 def write_mag_l2(path_or_root: str | os.PathLike[str], day, descriptor: str = "burst-gse", rate: int | None = None,
                  hours=None, seed: int = 0, *, version: str = "v001.0001", model: SolarWind | None = None,
-                 offset=None) -> Path:
+                 offset=None, generation_date: str | None = None) -> Path:
     """Write one MAG L2 day (``norm-<frame>`` or ``burst-<frame>``) in the current SDC layout.
 
     Parameters
@@ -153,6 +153,8 @@ def write_mag_l2(path_or_root: str | os.PathLike[str], day, descriptor: str = "b
         The solar-wind model to sample; default ``SolarWind(day, seed)`` (a shock at 12:00 that day).
     offset : array_like of 3 floats, optional
         A calibration offset (nT, GSE) added to the vectors, used to make older versions differ.
+    generation_date : str, optional
+        ``YYYYMMDD``; default the day after ``day``.
 
     Returns
     -------
@@ -193,5 +195,157 @@ def write_mag_l2(path_or_root: str | os.PathLike[str], day, descriptor: str = "b
     l1 = "l1b_burst-mago" if mode == "burst" else "l1c_norm-mago"
     parents = [*_KERNELS, f"imap_mag_{l1}_{_ymd(day)}_{version}.cdf", "imap_mag_l2-calibration_20260101_v001.cdf",
                f"imap_mag_l2-{mode}-offsets_{_ymd(day)}_{_ymd(day)}_v001.cdf"]
-    ds.attrs = A.global_attrs("mag", "l2", descriptor, _ymd(day), version, parents)
+    ds.attrs = A.global_attrs("mag", "l2", descriptor, _ymd(day), version, parents, generation_date=generation_date)
     return write_dataset(ds, _target(path_or_root, name))
+
+
+# ---------------------------------------------------------------------------------------------- L1B / L1C
+def l1_times(model: SolarWind, day: np.datetime64, sensor: str) -> np.ndarray:
+    """Normal-mode sample times of one sensor: day -30 min .. day +24 h +30 min, 2 vectors/s, not aligned.
+
+    Vectors come in 32 s packets of 64; within a packet each step is 0.5 s minus 0..92 us (clock drift), and each
+    packet restarts at its own time stamp (plus a fixed sensor time shift).
+    """
+    day_no = _day_number(model, day)
+    rng = np.random.default_rng([model.seed, 10, day_no + 100_000, 0 if sensor == "mago" else 1])
+    n_packets = int((DAY + 3600.0) / 32.0) + 1
+    shift_ns = 18_700_000 if sensor == "mago" else 23_100_000
+    base = day.astype(np.int64) - 1_800_000_000_000 + shift_ns
+    steps = 500_000_000 - rng.integers(0, 92_001, size=(n_packets, 64))
+    steps[:, 0] = 0
+    within = np.cumsum(steps, axis=1)
+    t = base + np.arange(n_packets, dtype=np.int64)[:, None] * 32_000_000_000 + within
+    t = t.ravel()
+    t = t[t < day.astype(np.int64) + int((DAY + 1800.0) * 1e9)]
+    return t.astype("datetime64[ns]")
+
+
+def _l1_vectors(model: SolarWind, times: np.ndarray, sensor: str) -> np.ndarray:
+    s = model.seconds(times)
+    b = model._b_gse_seconds(s)
+    srf = model.rotate(b, times, "srf")
+    day_key = int(np.floor(s[0] / DAY)) + 100_000
+    rng = np.random.default_rng([model.seed, 11, day_key, 0 if sensor == "mago" else 1])
+    noise = 0.01 if sensor == "mago" else 0.05                   # MAGi sits closer to the spacecraft
+    srf = srf + _SENSOR_OFFSETS[sensor] + rng.normal(0.0, noise, srf.shape)
+    out = np.empty((times.size, 4))
+    out[:, :3] = srf.astype(np.float32)                          # 24-bit precision, like the sensor ADC
+    out[:, 3] = 2.0                                              # range code
+    return out
+
+
+def _direction4() -> dict[str, xr.DataArray]:
+    return {
+        "direction": xr.DataArray(np.arange(4, dtype=np.int64), dims="direction", attrs=A.mag_direction_attrs()),
+        "compression": xr.DataArray(np.arange(2, dtype=np.int64), dims="compression",
+                                    attrs=A.mag_compression_attrs()["compression"]),
+        "direction_label": xr.DataArray(np.array(["0", "1", "2", "3"]), dims="direction_label",
+                                        attrs=A.label_attrs("magnetic field vector data", "Magnetic Field Vector", 3)),
+        "compression_label": xr.DataArray(np.array(["0", "1"]), dims="compression_label",
+                                          attrs=A.label_attrs("Compression and width", "Compression and width", 2)),
+    }
+
+
+def write_mag_l1(root: str | os.PathLike[str], day, data_level: str, sensor: str, *, model: SolarWind,
+                 version: str = "v001.0001", burst_fill: tuple[float, float] | None = None) -> Path:
+    """Write MAG L1B or L1C ``norm-<sensor>`` for ``day`` (with the +-30 min buffers) under ``root``.
+
+    ``burst_fill`` (UTC hours) marks an L1C interval whose normal-mode vectors were generated from burst data
+    (``generated_flag`` 1).
+    """
+    if data_level not in ("l1b", "l1c") or sensor not in ("mago", "magi"):
+        msg = f"Invalid MAG L1 product {data_level!r}/{sensor!r}. Expected l1b|l1c and mago|magi."
+        raise ValueError(msg)
+    day = day_start(day)
+    times = l1_times(model, day, sensor)
+    vectors = _l1_vectors(model, times, sensor)
+    n = times.size
+    descriptor = f"norm-{sensor}"
+    data = {"vectors": (("epoch", "direction"), vectors, A.mag_l1_vector_attrs(data_level))}
+    flags = np.tile(np.array([1, 18], dtype=np.int8), (n, 1))
+    comp_attrs = A.mag_compression_attrs()["compression_flags"]
+    if data_level == "l1b":
+        data["compression_flags"] = (("epoch", "compression"), flags, comp_attrs)
+        parents = [f"imap_mag_l1a_{descriptor}_{_ymd(day)}_{version}.cdf", "imap_mag_l1b-calibration_20260101_v001.cdf"]
+    else:
+        extra = A.mag_l1c_extra_attrs()
+        # the SDC computes this over all four columns, range code included (products.md 3.5)
+        data["vector_magnitude"] = ("epoch", np.linalg.norm(vectors, axis=1), extra["vector_magnitude"])
+        data["compression_flags"] = (("epoch", "compression"), flags.astype(np.float64),
+                                     {**comp_attrs, "FILLVAL": np.float64(-1e31), "VALIDMIN": np.float64(0),
+                                      "VALIDMAX": np.float64(21), "FORMAT": "F4.1"})
+        generated = np.zeros(n)
+        if burst_fill is not None:
+            h = (times - day).astype(np.int64) / 3600e9
+            generated[(h >= burst_fill[0]) & (h < burst_fill[1])] = 1.0
+        data["generated_flag"] = ("epoch", generated, extra["generated_flag"])
+        parents = [f"imap_mag_l1b_{descriptor}_{_ymd(day)}_{version}.cdf",
+                   f"imap_mag_l1b_burst-{sensor}_{_ymd(day)}_{version}.cdf"]
+    ds = xr.Dataset(data, coords={"epoch": ("epoch", datetime64_to_tt2000(times), A.epoch_attrs()), **_direction4()})
+    attrs = A.global_attrs("mag", data_level, descriptor, _ymd(day), version, parents)
+    attrs["is_mago"] = "True" if sensor == "mago" else "False"
+    attrs["is_active"] = "True"
+    attrs["all_vectors_primary"] = 1 if sensor == "mago" else 0
+    if data_level == "l1b":
+        attrs["vectors_per_second"] = f"{int(datetime64_to_tt2000(times[:1])[0])}:2"
+    else:
+        attrs["interpolation_method"] = "linear_filtered"
+    attrs["missing_sequences"] = ""
+    ds.attrs = attrs
+    return write_dataset(ds, _target(root, _name(data_level, descriptor, day, version)))
+
+
+# ---------------------------------------------------------------------------------------------- legacy layout
+def write_mag_l2_legacy(root: str | os.PathLike[str], day, frame: str = "dsrf", *, model: SolarWind,
+                        version: str = "v002") -> Path:
+    """Write one MAG L2 ``norm-<frame>`` day in the flight-era layout (imap_processing <= 1.0.25).
+
+    Quirks reproduced (``products.md`` §3.6): ``FILLVAL`` attribute 9.223372e18 while the repointing rows hold
+    -1e31; ``UNITS ' '``; ``direction_label`` '0','1','2'; ``quality_flags``/``quality_bitmask`` CDF_INT8 with
+    swapped CATDESCs (values 0/1 and 0/4 on the same rows); ``magnitude`` valid on fill rows with
+    ``VAR_TYPE support_data``; ``epoch`` GZIP-compressed; legacy ``_vNNN`` name and ``Data_version`` "002".
+    """
+    from imap_explorer.synthetic._cdf import RawVariable, write_raw
+
+    if frame not in FRAMES:
+        msg = f"Invalid frame {frame!r}. Expected one of: {', '.join(sorted(FRAMES))}."
+        raise ValueError(msg)
+    day = day_start(day)
+    day_no = _day_number(model, day)
+    times = _grid(day, 2, 0.0, 24.0)
+    s = model.seconds(times)
+    vectors, magnitude = l2_vectors(model, times, frame)
+    vectors = vectors.astype(np.float32)
+    vectors[_repoint_rows(model, day_no, s)] = np.float32(-1e31)
+    bad = _quality_rows(model, day_no, s)
+    # the flight files flag only a handful of rows
+    bad &= np.cumsum(bad) <= 7
+    attrs = A.mag_legacy_attrs(frame)
+    epoch = {k: v for k, v in A.epoch_attrs().items()}
+    epoch_order = ["FILLVAL", "FORMAT", "VALIDMIN", "VALIDMAX", "VAR_TYPE", "UNITS", "CATDESC", "FIELDNAM", "DICT_KEY",
+                   "LABLAXIS", "SCALETYP", "MONOTON", "TIME_BASE", "TIME_SCALE", "REFERENCE_POSITION", "RESOLUTION"]
+    epoch = {k: epoch[k] for k in epoch_order}
+    direction = A.mag_direction_attrs()
+    direction.pop("DICT_KEY")
+    direction["DICT_KEY"] = "SPASE>Support>SupportQuantity:Orientation"
+    variables = [
+        RawVariable(f"b_{frame}", vectors, "CDF_FLOAT", attrs[f"b_{frame}"]),
+        RawVariable("quality_flags", bad.astype(np.int64), "CDF_INT8", attrs["quality_flags"]),
+        RawVariable("quality_bitmask", (bad * 4).astype(np.int64), "CDF_INT8", attrs["quality_bitmask"]),
+        RawVariable("range", np.full(times.size, 2, np.uint8), "CDF_UINT1", attrs["range"]),
+        RawVariable("magnitude", magnitude.astype(np.float32), "CDF_FLOAT", attrs["magnitude"]),
+        RawVariable("epoch", datetime64_to_tt2000(times), "CDF_TIME_TT2000", epoch),
+        RawVariable("direction", np.arange(3, dtype=np.int64), "CDF_INT8", direction, record_varying=False),
+        RawVariable("direction_label", np.array(["0", "1", "2"]), "CDF_CHAR",
+                    A.label_attrs("magnetic field vector data", "Magnetic Field Vector", 3), record_varying=False,
+                    num_elements=21),
+    ]
+    ymd = _ymd(day)
+    parents = [*_KERNELS, f"imap_mag_l1c_norm-mago_{ymd}_{version}.cdf", "imap_mag_l2-calibration_20260101_v004.cdf",
+               f"imap_mag_l2-norm-offsets_{ymd}_{ymd}_v001.cdf"]
+    gattrs = A.global_attrs("mag", "l2", f"norm-{frame}", ymd, version, parents)
+    gattrs["ground_software_version"] = "1.0.25.post24.dev0+synthetic"
+    gattrs["Logical_source_description"] = ("IMAP Mission Normal Rate Instrument Level-2 Data in "
+                                            f"{A._FRAME_NAMES[frame][1]}.")
+    name = _name("l2", f"norm-{frame}", day, version)
+    return write_raw(_target(root, name), gattrs, variables)

@@ -82,7 +82,7 @@ def _colored_noise(rng: np.random.Generator, n: int, rate: float, ncomp: int, sl
     fe = np.maximum(f, f_break)
     psd = level * fe ** slope
     if f_high is not None:
-        psd = np.where(f > f_high, level * f_high ** slope * (f / f_high) ** slope_high, psd)
+        psd = np.where(f > f_high, level * f_high ** slope * (np.maximum(f, f_high) / f_high) ** slope_high, psd)
     psd[0] = 0.0
     # unit-variance white noise has a one-sided PSD of 2 / rate
     spec *= np.sqrt(psd * rate / 2.0)[:, None]

@@ -122,7 +122,7 @@ def simulate(model: SolarWind, times: np.ndarray, *, fill_records=(), seed_tag: 
     # spin angle of each measurement, with a timing jitter that leaves ~25 % of the re-binned bins empty
     start_ns = (model.start.astype(np.int64) + (t_meas * 1e9).astype(np.int64)).astype("datetime64[ns]")
     phase = np.rad2deg(model.spin_phase(start_ns.ravel())).reshape(t_meas.shape)
-    jitter = rng.uniform(-6.0, 6.0, size=phase.shape)
+    jitter = rng.uniform(-7.5, 7.5, size=phase.shape)
     spin_angle = np.mod(phase + jitter, 360.0)
     # record-mean field from the MAG model (2 Hz samples over the cycle)
     offsets = np.arange(-2 * quarter, 2 * quarter, 0.5)
