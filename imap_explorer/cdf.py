@@ -1,0 +1,946 @@
+"""Load IMAP CDF files into :class:`xarray.Dataset` objects, following the ISTP rules of the SDC products.
+
+The rules (``reference/products.md`` §6) in one place:
+
+**Time.**
+Every ``CDF_TIME_TT2000`` variable becomes ``datetime64[ns]`` (UTC, naive), exact through leap seconds
+(:func:`imap_explorer._time.tt2000_to_datetime64`); the TT2000 fill value becomes ``NaT``. Its attributes
+(``UNITS ns``, ``FILLVAL``, ``VALIDMIN``... as raw TT2000 integers) are kept untouched.
+
+**Fill.**
+Float variables: a value equal to ``FILLVAL`` (compared in the variable's dtype) or ``<= -1e30`` becomes NaN
+(flight MAG files store -1e31 under a wrong ``FILLVAL`` of 9.22e18). Masking happens in place, block by block.
+Integer variables are left as they are (SWE writes wrapped ``FILLVAL`` 0 on counters that are legitimately 0;
+MAG ``range`` is a code), with one exception: a ``VAR_TYPE = data`` integer variable whose ``FILLVAL`` is the
+ISTP standard fill of its type (the type's minimum for signed types, e.g. -128 for INT1; its maximum for
+unsigned types, e.g. 255 for UINT1) becomes float (float32 up to 16-bit integers, float64 above) with NaN at the
+fill values. The decision depends only on the attributes, so the dtype is the same for every file of a product
+and known before reading (needed for dask). ``VALIDMIN``/``VALIDMAX`` are never applied.
+
+**Dimensions.**
+The record dimension of a variable is its ``DEPEND_0`` (``epoch``). ``DEPEND_i`` naming an existing variable of
+the right length names dimension *i* and becomes a coordinate. Where only ``LABL_PTR_i`` exists, the dimension
+is named after the label variable without ``_label``; label variables are coordinates on that dimension.
+``DEPEND_i``/``LABL_PTR_i`` values that are not names of existing variables are ignored (old files carry
+``epoch:DEPEND_0 = 0``). Anything left gets a name of its own, ``<variable>_dim<i>``, never a shared ``dim0``.
+
+**Attributes.**
+Raw ISTP attributes are kept on every variable (single values unwrapped to numpy scalars); ``units`` (from a
+non-blank ``UNITS``, not on time variables) and ``long_name`` (``LABLAXIS``, else ``FIELDNAM``, else
+``CATDESC``) are added for plot labels. Global attributes are unwrapped from one-element lists; real lists
+(several entries, and ``Parents`` always) stay lists.
+
+**Several files.**
+Files are ordered by time and concatenated once. Where time spans overlap (the ±30 min buffers of MAG
+L1A-L1C), the newer file wins on its whole span: newer means a later file date, then a higher version (from the
+file name, which the SDC treats as authoritative). Non-record-varying variables come from the first file.
+Global attributes come from the first file; ``ds.imap.files`` lists every file.
+
+**Reading.**
+``time_range`` bisects each file's epoch on disk and reads only records ``[startrec, endrec)``; ``variables``
+reads only those and what they depend on. ``chunks`` returns dask arrays whose tasks carry a path and a record
+range (picklable: they run unchanged on a ``dask.distributed`` cluster); the time coordinate is read eagerly
+(8 bytes per record), as an index has to be.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import warnings
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+
+import imap_explorer.accessor  # noqa: F401 - registers the ds.imap accessor
+from imap_explorer import _reader
+from imap_explorer._time import TT2000_FILL, datetime64_to_tt2000, tt2000_to_datetime64
+from imap_explorer.exceptions import ImapExplorerError, InvalidFileError
+from imap_explorer.filenames import FileInfo, local_path, parse_filename
+
+__all__ = ["InvalidFileWarning", "get_data", "load"]
+
+#: Values at or below this are fill in every float variable (flight MAG stores -1e31 under a wrong FILLVAL).
+FILL_THRESHOLD = -1e30
+#: Global attributes that are lists by nature, even with one entry.
+LIST_ATTRS = frozenset({"Parents"})
+#: Target size of one dask chunk when ``chunks={}`` or ``"auto"``.
+CHUNK_BYTES = 128 * 2**20
+_TIME_TYPES = frozenset({_reader.TT2000})
+_MASK_BLOCK = 1 << 22  # elements masked per step: bounds the temporary boolean array to 4 MB
+_NAT = np.iinfo(np.int64).min
+
+Rule = Literal["time", "float", "promote", "char", "raw"]
+Chunks = int | str | Mapping[str, Any] | None
+
+
+class InvalidFileWarning(UserWarning):
+    """A file was skipped by ``load(..., on_error="skip")``; the message names it and says why."""
+
+
+# ====================================================================================================================
+# Metadata
+# ====================================================================================================================
+@dataclass
+class _Var:
+    name: str
+    data_type: int
+    dtype: np.dtype  # raw dtype on disk (little-endian); S<n> for strings
+    shape: tuple[int, ...]  # dimensions after the record axis
+    record_vary: bool
+    n_records: int
+    attrs: dict[str, Any]
+
+    @property
+    def is_char(self) -> bool:
+        return self.data_type in _reader.CHAR_TYPES
+
+
+@dataclass
+class _File:
+    path: Path
+    variables: dict[str, _Var]
+    global_attrs: dict[str, Any]
+    info: FileInfo | None
+    index: int  # position in the caller's list
+    first: dict[str, int] = field(default_factory=dict)  # first/last TT2000 of each time variable
+    last: dict[str, int] = field(default_factory=dict)
+
+
+def _attr_value(value: Any, data_type: int) -> Any:
+    """One pycdfpp attribute entry -> a str, a numpy scalar, or a numpy array (several values)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if data_type in _TIME_TYPES:
+        arr = np.array([v.nseconds if hasattr(v, "nseconds") else v for v in values], dtype=np.int64)
+    elif data_type in _reader.CHAR_TYPES:
+        return "".join(str(v) for v in values)
+    else:
+        try:
+            arr = np.asarray(values, dtype=_reader.numpy_dtype(data_type).newbyteorder("="))
+        except (KeyError, TypeError, ValueError):
+            arr = np.asarray([getattr(v, "value", v) for v in values])
+    return arr[0] if arr.size == 1 else arr
+
+
+def _read_file(path: Path, index: int) -> _File:
+    cdf = _reader.open_pycdfpp(path)
+    layout = _reader.read_layout(path)
+    variables: dict[str, _Var] = {}
+    try:
+        for name in cdf.keys():
+            var = cdf[name]
+            data_type = var.type.value
+            lay = layout.variables.get(name)
+            if lay is not None and lay.data_type == data_type:
+                dims, record_vary, n = lay.dims, lay.record_vary, lay.n_records
+            else:  # from pycdfpp's shape: (records, *dims[, string length])
+                shape = tuple(var.shape)
+                if data_type in _reader.CHAR_TYPES:
+                    shape = shape[:-1]
+                dims, record_vary, n = shape[1:], not var.is_nrv, shape[0] if shape else 0
+            num_elems = var.values.dtype.itemsize if data_type in _reader.CHAR_TYPES and lay is None else (
+                lay.num_elems if lay is not None else 1)
+            attrs = {key: _attr_value(att.value, att.type().value) for key, att in var.attributes.items()}
+            variables[name] = _Var(name, data_type, _reader.numpy_dtype(data_type, num_elems), tuple(dims),
+                                   record_vary, max(int(n), 0), attrs)
+        gattrs: dict[str, Any] = {}
+        for key in cdf.attributes:
+            att = cdf.attributes[key]
+            entries = [_attr_value(att[i], att.type(i).value) for i in range(len(att))]
+            gattrs[key] = entries if (len(entries) != 1 or key in LIST_ATTRS) else entries[0]
+    except InvalidFileError:
+        raise
+    except Exception as err:
+        raise InvalidFileError(path, f"has unreadable CDF metadata ({type(err).__name__}: {err})") from err
+    try:
+        info = parse_filename(path.name)
+        info = info if info.kind == "science" else None
+    except ValueError:
+        info = None
+    return _File(path, variables, gattrs, info, index)
+
+
+# ====================================================================================================================
+# Dimensions and coordinates (pure: metadata in, names out)
+# ====================================================================================================================
+def _ref(var: _Var, key: str, variables: Mapping[str, _Var]) -> str | None:
+    """The variable named by attribute ``key`` of ``var``, if it is a string naming another existing variable."""
+    value = var.attrs.get(key)
+    if isinstance(value, str) and value.strip() in variables and value.strip() != var.name:
+        return value.strip()
+    return None
+
+
+def _is_time(var: _Var) -> bool:
+    return var.data_type in _TIME_TYPES
+
+
+def _record_dim(var: _Var, variables: Mapping[str, _Var]) -> str:
+    dep = _ref(var, "DEPEND_0", variables)
+    if dep is not None and variables[dep].record_vary and variables[dep].n_records == var.n_records:
+        return dep
+    if _is_time(var) and (dep is None or not _is_time(variables[dep])):
+        return var.name
+    time = variables.get("epoch")
+    if time is not None and time.record_vary and time.n_records == var.n_records:
+        return "epoch"
+    return f"{var.name}_record"
+
+
+def resolve_dims(variables: Mapping[str, _Var]) -> tuple[dict[str, tuple[str, ...]], set[str]]:
+    """Name the dimensions of every variable and list the coordinates (see the module docstring)."""
+    depend_targets = {
+        ref for v in variables.values() for i in (1, 2, 3) if (ref := _ref(v, f"DEPEND_{i}", variables)) is not None
+    }
+    label_targets = {
+        ref for v in variables.values() for i in (1, 2, 3) if (ref := _ref(v, f"LABL_PTR_{i}", variables)) is not None
+    }
+    label_dim: dict[str, str] = {}
+    dims: dict[str, tuple[str, ...]] = {}
+
+    def axis_name(var: _Var, i: int, size: int, depth: int = 0) -> str:
+        dep = _ref(var, f"DEPEND_{i}", variables)
+        lab = _ref(var, f"LABL_PTR_{i}", variables)
+        name = None
+        if dep is not None:
+            target = variables[dep]
+            if not target.record_vary and target.shape == (size,):
+                name = dep
+            elif target.record_vary and target.shape == (size,) and depth < 3:
+                name = axis_name(target, 1, size, depth + 1)
+        if name is None and lab is not None and variables[lab].is_char and variables[lab].shape == (size,):
+            name = lab[: -len("_label")] if lab.endswith("_label") and len(lab) > 6 else lab
+            other = variables.get(name)
+            if other is not None and name != lab and (other.record_vary or other.shape != (size,)):
+                name = lab
+        if name is None:
+            name = f"{var.name}_dim{i}"
+        if lab is not None:
+            label_dim.setdefault(lab, name)
+        return name
+
+    def resolve(var: _Var) -> tuple[str, ...]:
+        head = (_record_dim(var, variables),) if var.record_vary else ()
+        if not var.record_vary and var.name in depend_targets and len(var.shape) == 1:
+            return (var.name,)
+        return head + tuple(axis_name(var, i + 1, n) for i, n in enumerate(var.shape))
+
+    for var in variables.values():
+        if var.name not in label_targets:
+            dims[var.name] = resolve(var)
+    for name in label_targets:
+        var = variables[name]
+        if not var.record_vary and len(var.shape) == 1 and name in label_dim:
+            dims[name] = (label_dim[name],)
+        else:
+            dims[name] = resolve(var)
+    # a dimension name used with two sizes: give the later ones a size suffix
+    sizes: dict[str, int] = {}
+    for name, var in variables.items():
+        full = ((var.n_records,) if var.record_vary else ()) + var.shape
+        fixed = []
+        for d, n in zip(dims[name], full):
+            if var.record_vary and d == dims[name][0] and len(fixed) == 0:
+                fixed.append(d)
+                continue
+            if sizes.setdefault(d, n) != n:
+                d = f"{d}_{n}"
+                sizes.setdefault(d, n)
+            fixed.append(d)
+        dims[name] = tuple(fixed)
+    coords = set(depend_targets) | set(label_targets)
+    coords |= {n for n, v in variables.items() if _is_time(v) and v.record_vary and dims[n][:1] == (n,)}
+    coords |= {n for n, v in variables.items()
+               if v.is_char and not v.record_vary and str(v.attrs.get("VAR_TYPE", "")).strip() == "metadata"}
+    return dims, coords
+
+
+def _rule(var: _Var) -> Rule:
+    if _is_time(var):
+        return "time"
+    if var.is_char:
+        return "char"
+    if var.data_type in _reader.FLOAT_TYPES:
+        return "float"
+    if var.data_type in _reader.INT_TYPES and _promotes(var):
+        return "promote"
+    return "raw"
+
+
+def _standard_int_fill(dtype: np.dtype) -> int:
+    info = np.iinfo(dtype)
+    return int(info.max) if dtype.kind == "u" else int(info.min)
+
+
+def _promotes(var: _Var) -> bool:
+    """True for a data integer variable whose FILLVAL is the ISTP standard fill of its type (e.g. 255 for UINT1)."""
+    if str(var.attrs.get("VAR_TYPE", "")).strip() != "data":
+        return False
+    fill = var.attrs.get("FILLVAL")
+    if fill is None or np.ndim(fill) != 0:
+        return False
+    try:
+        return int(fill) == _standard_int_fill(var.dtype)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _out_dtype(var: _Var, rule: Rule) -> np.dtype:
+    if rule == "time":
+        return np.dtype("datetime64[ns]")
+    if rule == "promote":
+        return np.dtype("float32") if var.dtype.itemsize <= 2 else np.dtype("float64")
+    if rule == "char":
+        return np.dtype(f"U{var.dtype.itemsize}")
+    return var.dtype.newbyteorder("=")
+
+
+# ====================================================================================================================
+# Value post-processing (in place where the dtype allows)
+# ====================================================================================================================
+def _mask_float(values: np.ndarray, fillval: Any) -> np.ndarray:
+    """Set fill to NaN in place, block by block (no second copy of the data)."""
+    flat = values.reshape(-1)
+    fv = None
+    if fillval is not None and np.ndim(fillval) == 0:
+        with np.errstate(over="ignore", invalid="ignore"):
+            fv = np.asarray(fillval).astype(values.dtype)
+        fv = None if (np.isnan(fv) or fv <= FILL_THRESHOLD) else fv
+    for lo in range(0, flat.size, _MASK_BLOCK):
+        block = flat[lo:lo + _MASK_BLOCK]
+        mask = block <= FILL_THRESHOLD
+        if fv is not None:
+            mask |= block == fv
+        np.copyto(block, np.nan, where=mask)
+    return values
+
+
+def _to_datetime(raw: np.ndarray) -> np.ndarray:
+    """TT2000 int64 -> datetime64[ns] in place: one offset when no leap second is crossed, else block by block."""
+    flat = raw.reshape(-1).view(np.int64)
+    if flat.size:
+        lo, hi = int(flat.min()), int(flat.max())  # the TT2000 fill is int64 min, so it shows up as lo
+        offset_lo = int(tt2000_to_datetime64([lo]).view(np.int64)[0]) - lo if lo != TT2000_FILL else None
+        offset_hi = int(tt2000_to_datetime64([hi]).view(np.int64)[0]) - hi
+        if offset_lo == offset_hi:
+            flat += offset_lo
+        else:
+            for start in range(0, flat.size, _MASK_BLOCK):
+                block = flat[start:start + _MASK_BLOCK]
+                block[...] = tt2000_to_datetime64(block).view(np.int64)
+    return raw.view("datetime64[ns]")
+
+
+def _finish(values: np.ndarray, var: _Var, rule: Rule) -> np.ndarray:
+    """Raw values -> loaded values (the array is modified in place when the dtype does not change)."""
+    if rule == "time":
+        return _to_datetime(values)
+    if rule == "float":
+        if not values.flags.writeable:
+            values = values.copy()
+        return _mask_float(values, var.attrs.get("FILLVAL"))
+    if rule == "promote":
+        out = values.astype(_out_dtype(var, rule))
+        np.copyto(out, np.nan, where=values == _standard_int_fill(var.dtype))
+        return out
+    if rule == "char":
+        return np.char.decode(values, "utf-8", "replace") if values.size else values.astype(_out_dtype(var, rule))
+    return values
+
+
+def _display_attrs(var: _Var) -> dict[str, Any]:
+    attrs = dict(var.attrs)
+    units = attrs.get("UNITS")
+    if isinstance(units, str) and units.strip() and not _is_time(var):
+        attrs["units"] = units.strip()
+    for key in ("LABLAXIS", "FIELDNAM", "CATDESC"):
+        text = attrs.get(key)
+        if isinstance(text, str) and text.strip():
+            attrs["long_name"] = text.strip()
+            break
+    return attrs
+
+
+# ====================================================================================================================
+# Inputs
+# ====================================================================================================================
+def _as_paths(files: Any) -> list[Path]:
+    """A path, a list of paths, or a DataFrame/row from ``ie.query`` -> local paths (downloading what is missing)."""
+    import pandas as pd
+
+    if isinstance(files, pd.DataFrame) or (isinstance(files, pd.Series) and "file_path" in files.index):
+        frame = files.to_frame().T if isinstance(files, pd.Series) else files
+        if "file_path" not in frame.columns:
+            msg = ("Expected a DataFrame from imap_explorer.query() with a 'file_path' column; got columns: "
+                   f"{', '.join(map(str, frame.columns))}.")
+            raise ValueError(msg)
+        from imap_explorer.config import resolve
+
+        data_dir = resolve().data_dir
+        keys = [str(k) for k in frame["file_path"].tolist()]
+        paths = [local_path(data_dir, k) for k in keys]
+        missing = [k for k, p in zip(keys, paths) if not p.is_file()]
+        if missing:
+            from imap_explorer.transfer import download
+
+            download(missing, data_dir=data_dir)
+        return paths
+    if isinstance(files, (str, os.PathLike)):
+        return [_as_path(files)]
+    if isinstance(files, Iterable):
+        out = [_as_path(f) for f in files]
+        if not out:
+            raise ValueError("No files to load: the list is empty.")
+        return out
+    msg = f"Cannot load {files!r}: expected a path, a list of paths, or a DataFrame from imap_explorer.query()."
+    raise TypeError(msg)
+
+
+def _as_path(item: Any) -> Path:
+    if not isinstance(item, (str, os.PathLike)):
+        raise TypeError(f"Cannot load {item!r}: expected a path (str or os.PathLike).")
+    path = Path(item).expanduser()
+    if not path.exists() and len(path.parts) <= 6:  # a bare IMAP name or SDC key: look in the local archive
+        try:
+            from imap_explorer.config import resolve
+
+            candidate = local_path(resolve().data_dir, path.as_posix())
+        except (ValueError, ImapExplorerError):
+            candidate = None
+        if candidate is not None and candidate.is_file():
+            return candidate
+    return path
+
+
+def _as_ns(value: Any, what: str) -> int | None:
+    """A time bound (str, date, datetime, numpy or pandas time) -> TT2000, or None."""
+    if value is None:
+        return None
+    import pandas as pd
+
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"Cannot read {what} {value!r} as a time: expected e.g. '2026-01-20T06:00'.") from err
+    if ts is pd.NaT:
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return int(datetime64_to_tt2000(np.datetime64(ts.as_unit("ns").value, "ns")))
+
+
+def _time_bounds(time_range: Any) -> tuple[int | None, int | None]:
+    if time_range is None:
+        return None, None
+    if isinstance(time_range, slice):
+        time_range = (time_range.start, time_range.stop)
+    if isinstance(time_range, (str, bytes)) or not isinstance(time_range, Sequence) or len(time_range) != 2:
+        msg = (f"time_range must be a (start, end) pair, got {time_range!r}; "
+               "e.g. time_range=('2026-01-20T06:00', '2026-01-20T12:00'). Either end may be None.")
+        raise ValueError(msg)
+    lo, hi = _as_ns(time_range[0], "time_range start"), _as_ns(time_range[1], "time_range end")
+    if lo is not None and hi is not None and hi < lo:
+        raise ValueError(f"time_range end {time_range[1]!r} is before its start {time_range[0]!r}.")
+    return lo, hi
+
+
+# ====================================================================================================================
+# Planning: which records of which file, in which order
+# ====================================================================================================================
+@dataclass(frozen=True)
+class _Piece:
+    path: str
+    start: int
+    stop: int
+
+    @property
+    def n(self) -> int:
+        return self.stop - self.start
+
+
+class _EpochProbe:
+    """Random access to one record of a file's time variable, reading one block at a time."""
+
+    def __init__(self, path: Path, name: str, n: int) -> None:
+        self.path, self.name, self.n = path, name, n
+        self._cache: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        if i not in self._cache:
+            self._cache[i] = int(_reader.read_records(self.path, self.name, i, i + 1).reshape(-1).view(np.int64)[0])
+        return self._cache[i]
+
+    def bisect(self, t: int) -> int:
+        """Number of records with time < t."""
+        return bisect_left(self, t)
+
+
+def _priority(f: _File) -> tuple:
+    info = f.info
+    date = info.start_date if info and info.start_date else None
+    if date is None:
+        first = min(f.first.values(), default=None)
+        date = (tt2000_to_datetime64([first])[0].astype("datetime64[D]").astype(dt.date)
+                if first is not None else dt.date.min)
+    major = (info.major_version if info.major_version is not None else 1) if info else 0
+    minor = (info.minor_version or 0) if info else 0
+    return (date, major, minor, f.index)
+
+
+def _subtract(span: tuple[int, int], covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Half-open interval ``span`` minus the union of half-open ``covered`` intervals."""
+    parts = [span]
+    for c_lo, c_hi in covered:
+        nxt = []
+        for lo, hi in parts:
+            if c_hi <= lo or c_lo >= hi:
+                nxt.append((lo, hi))
+                continue
+            if lo < c_lo:
+                nxt.append((lo, c_lo))
+            if c_hi < hi:
+                nxt.append((c_hi, hi))
+        parts = nxt
+    return [(lo, hi) for lo, hi in parts if hi > lo]
+
+
+def _plan(files: list[_File], time_var: str | None, count_var: str,
+          bounds: tuple[int | None, int | None]) -> list[_Piece]:
+    """Record ranges, in time order, for one record dimension across all files (newer files win overlaps)."""
+    if time_var is None:  # no time axis: every record of every file, files in time order
+        return [_Piece(str(f.path), 0, f.variables[count_var].n_records) for f in files
+                if count_var in f.variables and f.variables[count_var].n_records]
+    lo_b = bounds[0] if bounds[0] is not None else _NAT
+    hi_b = bounds[1] if bounds[1] is not None else np.iinfo(np.int64).max
+    covered: list[tuple[int, int]] = []
+    pieces: list[tuple[int, _Piece]] = []
+    for f in sorted(files, key=_priority, reverse=True):
+        var = f.variables.get(time_var)
+        if var is None or var.n_records == 0:
+            continue
+        first, last = f.first[time_var], f.last[time_var]
+        span = (max(first, lo_b), min(last + 1, hi_b))
+        keep = _subtract(span, covered) if span[1] > span[0] else []
+        probe = _EpochProbe(f.path, time_var, var.n_records)
+        for lo, hi in keep:
+            a = 0 if lo <= first else probe.bisect(lo)
+            b = var.n_records if hi > last else probe.bisect(hi)
+            if b > a:
+                pieces.append((lo, _Piece(str(f.path), a, b)))
+        covered.append((first, last + 1))
+    pieces.sort(key=lambda item: item[0])
+    return [p for _, p in pieces]
+
+
+# ====================================================================================================================
+# Lazy arrays for dask (picklable: paths and record ranges only)
+# ====================================================================================================================
+class _RecordArray:
+    """An array-like over record ranges of several files; ``__getitem__`` reads only the records it needs."""
+
+    def __init__(self, var: _Var, rule: Rule, pieces: Sequence[_Piece]) -> None:
+        self.name = var.name
+        self.var = var
+        self.rule = rule
+        self.pieces = tuple(pieces)
+        self.shape = (sum(p.n for p in self.pieces), *var.shape)
+        self.dtype = _out_dtype(var, rule)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (self.ndim - len(key))
+        rec = key[0]
+        if isinstance(rec, (int, np.integer)):
+            rec = slice(int(rec), int(rec) + 1)
+            squeeze = True
+        else:
+            squeeze = False
+        start, stop, step = rec.indices(self.shape[0])
+        stop = max(start, stop) if step > 0 else stop
+        if step < 0:
+            values = self[(slice(None),)][key[0]]
+            return values[key[1:]] if len(key) > 1 else values
+        raw = np.empty((stop - start, *self.var.shape), self.var.dtype)
+        pos = 0
+        offset = 0
+        for piece in self.pieces:
+            lo, hi = max(start, offset), min(stop, offset + piece.n)
+            if hi > lo:
+                _reader.read_records(piece.path, self.name, piece.start + lo - offset, piece.start + hi - offset,
+                                     out=raw[pos:pos + hi - lo])
+                pos += hi - lo
+            offset += piece.n
+        values = _finish(raw, self.var, self.rule)[::step]
+        values = values[(slice(None), *key[1:])]
+        return values[0] if squeeze else values
+
+
+def _record_chunks(pieces: Sequence[_Piece], row_bytes: int, spec: Any) -> tuple[int, ...]:
+    total = sum(p.n for p in pieces)
+    if total == 0:
+        return (0,)
+    if isinstance(spec, (int, np.integer)) and spec == -1:
+        return (total,)
+    if isinstance(spec, (int, np.integer)) and spec > 0:
+        n = int(spec)
+        return tuple(min(n, total - i) for i in range(0, total, n))
+    per = max(1, CHUNK_BYTES // max(row_bytes, 1))
+    chunks: list[int] = []
+    for p in pieces:  # one chunk per file piece, split to ~CHUNK_BYTES
+        k = max(1, math.ceil(p.n / per))
+        size = math.ceil(p.n / k)
+        chunks += [min(size, p.n - i) for i in range(0, p.n, size)]
+    return tuple(c for c in chunks if c)
+
+
+def _chunk_spec(chunks: Chunks, dims: tuple[str, ...], record_dim: str | None) -> list[Any]:
+    spec: list[Any] = []
+    for i, d in enumerate(dims):
+        if isinstance(chunks, Mapping):
+            value = chunks.get(d, "auto" if (i == 0 and d == record_dim) else -1)
+        elif isinstance(chunks, (int, np.integer)) and not isinstance(chunks, bool):
+            value = int(chunks) if i == 0 and d == record_dim else -1
+        else:
+            value = "auto" if (i == 0 and d == record_dim) else -1
+        spec.append(value)
+    return spec
+
+
+def _lazy(var: _Var, rule: Rule, pieces: Sequence[_Piece], dims: tuple[str, ...], chunks: Chunks):
+    try:
+        import dask.array as da
+        from dask.base import tokenize
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        msg = "chunks= needs dask: pip install 'imap-explorer[dask]' (or dask[array])."
+        raise ImportError(msg) from err
+    arr = _RecordArray(var, rule, pieces)
+    spec = _chunk_spec(chunks, dims, dims[0])
+    row_bytes = arr.dtype.itemsize * int(np.prod(var.shape, dtype=np.int64))
+    norm: list[Any] = [_record_chunks(pieces, row_bytes, spec[0])]
+    for s, n in zip(spec[1:], var.shape):
+        norm.append(n if not isinstance(s, (int, np.integer)) or s <= 0 else int(s))
+    name = f"imap-{var.name}-{tokenize(arr.pieces, var.name, rule, str(arr.dtype), arr.shape)}"
+    return da.from_array(arr, chunks=tuple(norm), name=name, lock=False, asarray=False,
+                         meta=np.empty((0,) * arr.ndim, arr.dtype))
+
+
+# ====================================================================================================================
+# load
+# ====================================================================================================================
+def _open_all(paths: list[Path], on_error: str) -> list[_File]:
+    files: list[_File] = []
+    problems: list[str] = []
+    for i, path in enumerate(paths):
+        try:
+            files.append(_read_file(path, i))
+        except InvalidFileError as err:
+            if on_error == "raise":
+                raise
+            problems.append(str(err))
+            warnings.warn(f"Skipped {err}", InvalidFileWarning, stacklevel=3)
+    if not files:
+        detail = "\n  ".join(problems)
+        raise InvalidFileError(paths[0] if len(paths) == 1 else f"{len(paths)} files",
+                               f"no readable CDF file to load:\n  {detail}")
+    return files
+
+
+def _needed(ref: _File, variables: Sequence[str] | str | None, drop: Iterable[str]) -> list[str]:
+    names = list(ref.variables)
+    if variables is None:
+        chosen = [n for n in names if n not in set(drop)]
+    else:
+        wanted = [variables] if isinstance(variables, str) else list(variables)
+        unknown = sorted(set(wanted) - set(names))
+        if unknown:
+            msg = (f"Unknown variable(s) {', '.join(map(repr, unknown))} in {ref.path.name}. "
+                   f"Available: {', '.join(sorted(names))}.")
+            raise ValueError(msg)
+        chosen_set: set[str] = set()
+        todo = list(wanted)
+        while todo:
+            name = todo.pop()
+            if name in chosen_set:
+                continue
+            chosen_set.add(name)
+            var = ref.variables[name]
+            for key in ("DEPEND_0", "DEPEND_1", "DEPEND_2", "DEPEND_3", "LABL_PTR_1", "LABL_PTR_2", "LABL_PTR_3"):
+                dep = _ref(var, key, ref.variables)
+                if dep is not None:
+                    todo.append(dep)
+        chosen = [n for n in names if n in chosen_set]
+    return chosen
+
+
+def _check_same(var: _Var, other: _File, ref: _File) -> None:
+    got = other.variables.get(var.name)
+    if got is None:
+        raise InvalidFileError(other.path, f"has no variable {var.name!r}, which {ref.path.name} has; "
+                                           "load files of one product together")
+    if got.data_type != var.data_type or got.shape != var.shape or got.dtype != var.dtype:
+        raise InvalidFileError(other.path, f"variable {var.name!r} is {got.dtype}{list(got.shape)} here but "
+                                           f"{var.dtype}{list(var.shape)} in {ref.path.name}")
+
+
+def load(
+    files: Any,
+    *,
+    variables: Sequence[str] | str | None = None,
+    time_range: Any = None,
+    chunks: Chunks = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    drop_variables: Iterable[str] | str | None = None,
+) -> xr.Dataset:
+    """Load IMAP CDF files into one :class:`xarray.Dataset`.
+
+    Each file is read with the ISTP rules of the SDC products (see the module docstring): ``epoch`` becomes an
+    exact UTC ``datetime64[ns]`` coordinate, fill becomes NaN, ``DEPEND_i``/``LABL_PTR_i`` name the dimensions,
+    and the raw ISTP attributes are kept. Several files are ordered by time and concatenated once; where they
+    overlap, the newer file (later date, then higher version) wins.
+
+    Parameters
+    ----------
+    files : path, list of paths, or pandas.DataFrame
+        CDF files. A DataFrame (or one row) from :func:`imap_explorer.query` is resolved to the local archive
+        (``IMAP_DATA_DIR``) and what is missing is downloaded first. A bare IMAP file name is looked up in the
+        local archive.
+    variables : str or list of str, optional
+        Read only these variables and what they depend on (``DEPEND_i``, ``LABL_PTR_i``). Default: all.
+    time_range : (start, end), optional
+        Keep records with ``start <= epoch < end`` (str, datetime, numpy or pandas times; either may be None).
+        Only those records are read from disk.
+    chunks : int, dict, "auto" or {}, optional
+        Return dask arrays instead of numpy: an int is the number of records per chunk, a dict maps dimension
+        names to chunk sizes, ``{}``/``"auto"`` gives one chunk per file (split to about 128 MiB). The time
+        coordinate and non-record-varying variables are read eagerly. Needs dask.
+    on_error : {"raise", "skip"}, default "raise"
+        What to do with a file that is missing, empty, truncated or not a CDF: raise :class:`InvalidFileError`,
+        or skip it with an :class:`InvalidFileWarning` and load the others.
+    drop_variables : str or list of str, optional
+        Variables not to read (the xarray backend keyword).
+
+    Returns
+    -------
+    xarray.Dataset
+        With ``ds.imap`` (instrument, data level, descriptor, files, quick-look).
+
+    Raises
+    ------
+    InvalidFileError
+        A file cannot be read (it names the file and the problem), or no file is readable with ``on_error="skip"``.
+    ValueError
+        Unknown variable names, or a malformed ``time_range``.
+
+    See Also
+    --------
+    get_data : query, download and load a product over a time range in one call.
+
+    Examples
+    --------
+    >>> ds = load("imap_mag_l2_norm-dsrf_20260120_v003.cdf", time_range=("2026-01-20T06:00", "2026-01-20T07:00"))
+    ... # doctest: +SKIP
+    >>> ds.b_dsrf.sizes["epoch"]  # doctest: +SKIP
+    7200
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
+    drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
+    bounds = _time_bounds(time_range)
+    paths = _as_paths(files)
+    opened = _open_all(paths, on_error)
+
+    ref = opened[0]
+    dims, coords = resolve_dims(ref.variables)
+    time_vars = sorted({d[0] for n, d in dims.items() if ref.variables[n].record_vary})
+    # first/last time of each file, for ordering and overlaps (two single-record reads per file)
+    for f in opened:
+        for tv in time_vars:
+            var = f.variables.get(tv)
+            if var is not None and _is_time(var) and var.n_records:
+                f.first[tv] = _EpochProbe(f.path, tv, var.n_records)[0]
+                f.last[tv] = _EpochProbe(f.path, tv, var.n_records)[var.n_records - 1]
+    opened.sort(key=lambda f: (min(f.first.values(), default=0), _priority(f)))
+    ref = opened[0]
+    dims, coords = resolve_dims(ref.variables)
+    chosen = _needed(ref, variables, drop)
+    for other in opened[1:]:
+        for name in chosen:
+            _check_same(ref.variables[name], other, ref)
+
+    plans: dict[str, list[_Piece]] = {}
+    for name in chosen:
+        var = ref.variables[name]
+        if var.record_vary and dims[name][0] not in plans:
+            d = dims[name][0]
+            tv = d if d in ref.variables and _is_time(ref.variables[d]) else None
+            plans[d] = _plan(opened, tv, name, bounds)
+
+    out: dict[str, xr.Variable] = {}
+    lazy = chunks is not None
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for name in chosen:
+            var = ref.variables[name]
+            rule = _rule(var)
+            vdims = dims[name]
+            if not var.record_vary:
+                raw = _reader.read_records(ref.path, name)
+                values = _finish(raw, var, rule)
+                values = values[0] if values.shape[:1] == (1,) else values.reshape(var.shape)
+                if len(opened) > 1:
+                    _warn_if_nrv_differs(name, values, var, rule, opened)
+            elif lazy and not _is_time(var):
+                values = _lazy(var, rule, plans[vdims[0]], vdims, chunks)
+            else:
+                pieces = plans[vdims[0]]
+                raw = np.empty((sum(p.n for p in pieces), *var.shape), var.dtype)
+                pos = 0
+                for p in pieces:
+                    _reader.read_records(p.path, name, p.start, p.stop, out=raw[pos:pos + p.n], executor=pool)
+                    pos += p.n
+                values = _finish(raw, var, rule)
+                del raw
+            out[name] = xr.Variable(vdims, values, _display_attrs(var))
+
+    coord_vars = {n: v for n, v in out.items() if n in coords or (v.ndim == 1 and v.dims == (n,))}
+    data_vars = {n: v for n, v in out.items() if n not in coord_vars}
+    ds = xr.Dataset(data_vars, coords=coord_vars, attrs=dict(ref.global_attrs))
+    ds.encoding["source"] = str(ref.path)
+    ds.encoding["source_files"] = [str(f.path) for f in opened]
+    return ds
+
+
+def _warn_if_nrv_differs(name: str, values: np.ndarray, var: _Var, rule: Rule, opened: list[_File]) -> None:
+    for other in opened[1:]:
+        if name not in other.variables:
+            continue
+        try:
+            theirs = _finish(_reader.read_records(other.path, name), var, rule)
+        except InvalidFileError:
+            continue
+        theirs = theirs[0] if theirs.shape[:1] == (1,) else theirs.reshape(var.shape)
+        same = (theirs.shape == values.shape
+                and np.array_equal(theirs, values, equal_nan=values.dtype.kind in "fc"))
+        if not same:
+            warnings.warn(f"Non-record-varying variable {name!r} differs between {opened[0].path.name} and "
+                          f"{other.path.name}; using the values of {opened[0].path.name}.", UserWarning, stacklevel=3)
+            return
+
+
+# ====================================================================================================================
+# get_data
+# ====================================================================================================================
+def get_data(
+    *,
+    instrument: str,
+    data_level: str,
+    descriptor: str,
+    start_date: Any,
+    end_date: Any,
+    variables: Sequence[str] | str | None = None,
+    chunks: Chunks = None,
+) -> xr.Dataset:
+    """Query, download and load one product over ``[start_date, end_date)``, trimmed to that range.
+
+    The newest version of each day is queried (``version="latest"``), files missing from the local archive are
+    downloaded, and the data are loaded and trimmed to ``start_date <= epoch < end_date``. Only the files dated
+    within the range are used (a record a day's file carries from the previous day is kept when it falls in the
+    range).
+
+    Parameters
+    ----------
+    instrument, data_level, descriptor : str
+        The product, e.g. ``"mag"``, ``"l2"``, ``"norm-gse"``.
+    start_date, end_date : str, date or datetime
+        Start (inclusive) and end (exclusive); they may carry a time, e.g. ``"2026-01-20T06:00"``.
+        ``"20260120"`` is read as a date.
+    variables : str or list of str, optional
+        Read only these variables (and what they depend on).
+    chunks : optional
+        As in :func:`load`: return dask arrays.
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Raises
+    ------
+    ImapExplorerError
+        No file matches (the message repeats the query).
+    ApiError, DownloadError, InvalidFileError
+        From the query, the download and the load.
+
+    See Also
+    --------
+    load : load files you already have.
+
+    Examples
+    --------
+    >>> ds = get_data(instrument="mag", data_level="l2", descriptor="norm-gse",
+    ...               start_date="2026-01-20T06:00", end_date="2026-01-20T12:00")  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    from imap_explorer.query import query
+
+    start, end = _as_timestamp(start_date, "start_date"), _as_timestamp(end_date, "end_date")
+    if end <= start:
+        raise ValueError(f"end_date {end_date!r} must be after start_date {start_date!r}.")
+    last_day = (end - pd.Timedelta(1, "ns")).normalize()
+    frame = query(instrument=instrument, data_level=data_level, descriptor=descriptor,
+                  start_date=start.strftime("%Y%m%d"), end_date=last_day.strftime("%Y%m%d"), version="latest")
+    if frame is None or len(frame) == 0:
+        msg = (f"No IMAP files match instrument={instrument!r}, data_level={data_level!r}, descriptor={descriptor!r} "
+               f"from {start.strftime('%Y%m%d')} to {last_day.strftime('%Y%m%d')}. Check the product with "
+               f"imap_explorer.query(instrument={instrument!r}, data_level={data_level!r}).")
+        raise ImapExplorerError(msg)
+    frame = _newest_per_day(frame)
+    return load(frame, variables=variables, chunks=chunks, time_range=(start, end))
+
+
+def _as_timestamp(value: Any, what: str):
+    import pandas as pd
+
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        if isinstance(text, str) and len(text) == 8 and text.isdigit():
+            ts = pd.Timestamp(dt.datetime.strptime(text, "%Y%m%d"))
+        else:
+            ts = pd.Timestamp(text)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"Cannot read {what} {value!r} as a date: expected e.g. '20260120' or "
+                         "'2026-01-20T06:00'.") from err
+    if ts is pd.NaT:
+        raise ValueError(f"{what} is required, got {value!r}.")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
+def _newest_per_day(frame):
+    """Keep the highest version of each (start_date, repointing) in a query result (the server should already)."""
+    if "file_path" not in frame.columns:
+        return frame
+    infos = [parse_filename(str(k).rsplit("/", 1)[-1]) for k in frame["file_path"]]
+    best: dict[tuple, tuple] = {}
+    for i, info in enumerate(infos):
+        key = (info.instrument, info.data_level, info.descriptor, info.start_date, info.repointing, info.cr)
+        rank = (info.major_version if info.major_version is not None else 1, info.minor_version or 0)
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, i)
+    keep = sorted(i for _, i in best.values())
+    return frame.iloc[keep]
