@@ -80,9 +80,11 @@ class _ChunkedReader:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.0"  # malformed request lines still get a status line
     server_version = "LocalSDC"
     sys_version = ""
     timeout = SOCKET_TIMEOUT
+    disable_nagle_algorithm = True  # small answers must not wait for a delayed ACK
     server: _Server
 
     def version_string(self) -> str:
@@ -174,6 +176,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _access_log(self, resp: Response, principal: str) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
         line = self.requestline[:300].encode("ascii", "backslashreplace").decode("ascii")
         log.info('%s %s "%s" %d key=%s', self.server.role, self.client_address[0], line, resp.status, principal)
 
