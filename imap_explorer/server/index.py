@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import re
@@ -49,6 +50,9 @@ SCAN_RELEASED = True
 #: Release flag given to uploaded files, per kind: the SDC's ingestion defaults (sdc-api.md §4).
 UPLOAD_RELEASED = {"science": False, "quicklook": False, "dependency": False, "ancillary": True,
                    "release": True, "spice": True, "other": False}
+#: File at the archive root listing file names that a scan indexes as unreleased: ``{"unreleased": [names]}``.
+#: Written by :func:`imap_explorer.synthetic.make_archive` (same name as its ``UNRELEASED_MANIFEST``).
+UNRELEASED_MANIFEST = ".imap-explorer-unreleased.json"
 #: API-key scopes the CLI accepts. Only ``read`` changes behaviour (no uploads); see sdc-api.md §15.8.
 VALID_SCOPES = ("admin", "read", "write")
 #: Stored ingestion-date format (UTC, whole seconds); it sorts as text.
@@ -252,13 +256,26 @@ class Index:
                 rel = os.path.relpath(full, self.root).replace(os.sep, "/")
                 yield rel, st
 
+    def _unreleased_names(self) -> set[str]:
+        path = self.root / UNRELEASED_MANIFEST
+        try:
+            names = json.loads(path.read_text(encoding="utf-8")).get("unreleased", [])
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError, AttributeError) as err:
+            log.warning("ignoring unreadable %s: %s", path, err)
+            return set()
+        return {str(n) for n in names}
+
     def scan(self) -> ScanReport:
         """Bring the index in line with the files on disk.
 
-        New files are added (released per :data:`SCAN_RELEASED`), changed files get a new ingestion date
-        (their release flag is kept), vanished files are removed.
+        New files are added (released per :data:`SCAN_RELEASED`, except names listed in the archive's
+        :data:`UNRELEASED_MANIFEST`), changed files get a new ingestion date (their release flag is kept),
+        vanished files are removed.
         """
         seen: dict[str, os.stat_result] = dict(self._walk())
+        unreleased = self._unreleased_names()
         added = updated = 0
         with self.transaction() as conn:
             known = {r["file_path"]: (r["size"], r["mtime_ns"])
@@ -267,7 +284,8 @@ class Index:
                 old = known.get(rel)
                 if old is None:
                     row = row_from_name(rel, ingestion_date=_utc_text(st.st_mtime), size=st.st_size,
-                                        mtime_ns=st.st_mtime_ns)
+                                        mtime_ns=st.st_mtime_ns,
+                                        released=False if rel.rsplit("/", 1)[-1] in unreleased else None)
                     conn.execute(f"INSERT INTO files ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                                  [row[c] for c in COLUMNS])
                     added += 1
