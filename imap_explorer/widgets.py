@@ -437,9 +437,9 @@ _CSS = """
 <style>
 .ie-explorer .ie-results select { font-family: monospace; font-size: 12px; }
 .ie-explorer .ie-header { font-family: monospace; font-size: 12px; white-space: pre; margin: 0 0 -4px 4px; }
-.ie-explorer .ie-error { color: #a40000; background: #fde8e8; border: 1px solid #e0a0a0; padding: 4px 8px;
+.ie-explorer .ie-error-box { color: #a40000; background: #fde8e8; border: 1px solid #e0a0a0; padding: 4px 8px;
   border-radius: 3px; }
-.ie-explorer .ie-error pre { white-space: pre-wrap; font-size: 11px; }
+.ie-explorer .ie-error-box pre { white-space: pre-wrap; font-size: 11px; }
 </style>
 """
 
@@ -596,7 +596,7 @@ class Explorer(widgets.VBox):
         self._status = widgets.HTML(layout=wide)
         self._error = widgets.HTML(layout=widgets.Layout(width="auto", display="none"))
         self._header = widgets.HTML(self._header_html(COLUMN_WIDTHS))
-        self._results = widgets.SelectMultiple(options=[], rows=8, layout=widgets.Layout(width="100%"))
+        self._results = widgets.SelectMultiple(options=[], rows=8, layout=widgets.Layout(width="auto"))
         self._select_all = widgets.Button(description="All", layout=widgets.Layout(width="60px"),
                                           tooltip="Select every row")
         self._select_none = widgets.Button(description="None", layout=widgets.Layout(width="60px"),
@@ -716,7 +716,7 @@ class Explorer(widgets.VBox):
             tb = "".join(traceback.format_exception(type(err), err, err.__traceback__))
             details = f"<details><summary>Traceback</summary><pre>{html.escape(tb)}</pre></details>"
         body = html.escape(message).replace("\n", "<br>")
-        self._error.value = f"<div class='ie-error'><b>Error:</b> {body}{details}</div>"
+        self._error.value = f"<div class='ie-error-box'><b>Error:</b> {body}{details}</div>"
         self._error.layout.display = None
 
     # ------------------------------------------------------------------ traits -> pickers
