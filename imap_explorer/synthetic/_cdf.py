@@ -113,6 +113,11 @@ def write_raw(path: str | os.PathLike[str], global_attrs: dict, variables: list[
                     else:
                         attrs[key] = value
                 data = var.data
+                first = 1 if var.record_varying else 0
+                if majority == "column_major" and data.ndim - first > 1:
+                    # cdflib writes the bytes as given: hand it each record in Fortran order
+                    order = list(range(first)) + list(range(data.ndim - 1, first - 1, -1))
+                    data = np.ascontiguousarray(data.transpose(order))
                 if var.cdf_type == "CDF_CHAR":
                     data = np.asarray(data).astype(f"S{var.num_elements}")
                     data = [x.decode() for x in data]

@@ -112,18 +112,43 @@ def _direction(n: int, labels: list[str]) -> dict[str, xr.DataArray]:
     }
 
 
+def _day_field(model: SolarWind, day: np.datetime64) -> tuple[np.ndarray, np.ndarray]:
+    """MAGo field in GSE (nT, with ~10 pT sensor noise) on the 2 Hz grid day -31 min .. day +24 h +31 min (cached)."""
+    key = ("mag-day-field", int(day.astype(np.int64)))
+    if key not in model._cache:
+        times = _grid(day, 2, -31.0 / 60.0, 24.0 + 31.0 / 60.0)
+        rng = np.random.default_rng([model.seed, 5, _day_number(model, day) + 100_000])
+        b = model.b_gse(times) + rng.normal(0.0, 0.008, (times.size, 3))
+        model._cache[key] = (times, b)
+    return model._cache[key]
+
+
+def _field_at(model: SolarWind, times: np.ndarray, day: np.datetime64) -> np.ndarray:
+    """The cached 2 Hz field of ``day`` at ``times`` (exact on the grid, linear in between)."""
+    grid, b = _day_field(model, day)
+    if times[0] < grid[0] or times[-1] > grid[-1]:
+        msg = f"times {times[0]}..{times[-1]} outside the field of {day}"
+        raise ValueError(msg)
+    x = (times - grid[0]).astype(np.int64) / 5e8
+    i = np.clip(np.floor(x).astype(np.int64), 0, grid.size - 2)
+    frac = (x - i)[:, None]
+    return b[i] * (1 - frac) + b[i + 1] * frac
+
+
 def l2_vectors(model: SolarWind, times: np.ndarray, frame: str, rate: int = 2,
                offset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """MAGo L2 vectors in ``frame`` and |B| (nT, float64) at ``times`` (datetime64), before fill is applied."""
-    s = model.seconds(times)
-    b = model._b_gse_seconds(s)
-    if rate > 2:
+    if rate <= 2:
+        b = _field_at(model, times, times[0].astype("datetime64[D]").astype("datetime64[ns]"))
+    else:
+        s = model.seconds(times)
         day_no = int(np.floor(s[0] / DAY))
+        b = model._b_gse_seconds(s)
         b = b + _hf_noise(model, day_no, s, rate) * np.linalg.norm(b, axis=1)[:, None] / 5.0
-    rng = np.random.default_rng([model.seed, 5, int(s[0] * 1000) % (2**31), rate])
-    b = b + rng.normal(0.0, 0.008, b.shape)                                     # sensor noise, ~10 pT
+        rng = np.random.default_rng([model.seed, 5, day_no + 100_000, rate, int(s[0] * 1000) % (2**31)])
+        b = b + rng.normal(0.0, 0.008, b.shape)                                 # sensor noise, ~10 pT
     if offset is not None:
-        b = b + offset
+        b = b + np.asarray(offset, dtype=float)
     magnitude = np.linalg.norm(b, axis=1)
     return model.rotate(b, times, frame), magnitude
 
@@ -220,11 +245,10 @@ def l1_times(model: SolarWind, day: np.datetime64, sensor: str) -> np.ndarray:
     return t.astype("datetime64[ns]")
 
 
-def _l1_vectors(model: SolarWind, times: np.ndarray, sensor: str) -> np.ndarray:
+def _l1_vectors(model: SolarWind, times: np.ndarray, sensor: str, day: np.datetime64) -> np.ndarray:
     s = model.seconds(times)
-    b = model._b_gse_seconds(s)
-    srf = model.rotate(b, times, "srf")
-    day_key = int(np.floor(s[0] / DAY)) + 100_000
+    srf = model.rotate(_field_at(model, times, day), times, "srf")
+    day_key = _day_number(model, day) + 100_000
     rng = np.random.default_rng([model.seed, 11, day_key, 0 if sensor == "mago" else 1])
     noise = 0.01 if sensor == "mago" else 0.05                   # MAGi sits closer to the spacecraft
     srf = srf + _SENSOR_OFFSETS[sensor] + rng.normal(0.0, noise, srf.shape)
@@ -258,7 +282,7 @@ def write_mag_l1(root: str | os.PathLike[str], day, data_level: str, sensor: str
         raise ValueError(msg)
     day = day_start(day)
     times = l1_times(model, day, sensor)
-    vectors = _l1_vectors(model, times, sensor)
+    vectors = _l1_vectors(model, times, sensor, day)
     n = times.size
     descriptor = f"norm-{sensor}"
     data = {"vectors": (("epoch", "direction"), vectors, A.mag_l1_vector_attrs(data_level))}

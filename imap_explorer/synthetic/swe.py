@@ -70,8 +70,9 @@ class SweRecords:
 
     @property
     def rate(self) -> np.ndarray:
-        """Count rate (counts/s), (R, 24, 30, 7)."""
-        return self.counts / (self.acq_duration[..., None] * 1e-6)
+        """Count rate (counts/s), (R, 24, 30, 7); NaN on fill records."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.counts / (self.acq_duration[..., None] * 1e-6)
 
     @property
     def psd(self) -> np.ndarray:
@@ -483,7 +484,7 @@ def day_records(model: SolarWind, day: np.datetime64, hours=None) -> np.ndarray:
 
 
 def write_swe_day(root, day, *, model: SolarWind, hours=DEFAULT_SWE_HOURS, version: str = "v001.0001",
-                  levels=("l1b", "l2")) -> list[Path]:
+                  levels=("l1b", "l2", "l3")) -> list[Path]:
     """Write the SWE ``sci`` products of one day under an archive ``root``; returns the paths."""
     day = day_start(day)
     times = day_records(model, day, hours)
