@@ -246,7 +246,6 @@ def l1_times(model: SolarWind, day: np.datetime64, sensor: str) -> np.ndarray:
 
 
 def _l1_vectors(model: SolarWind, times: np.ndarray, sensor: str, day: np.datetime64) -> np.ndarray:
-    s = model.seconds(times)
     srf = model.rotate(_field_at(model, times, day), times, "srf")
     day_key = _day_number(model, day) + 100_000
     rng = np.random.default_rng([model.seed, 11, day_key, 0 if sensor == "mago" else 1])
