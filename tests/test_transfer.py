@@ -425,3 +425,60 @@ def test_upload_checks_the_file_before_any_request(api, monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="'notes.txt' is not an IMAP file name"):
         upload(bad)
     assert requests_of(api) == []
+
+
+def test_download_failed_overwrite_keeps_the_old_file(api, storage, tmp_path):
+    key = sdc_key(NAME)
+    target = tmp_path / "data" / key
+    target.parent.mkdir(parents=True)
+    target.write_bytes(cdf_bytes("old"))
+    api.expect_request(f"/download/{key}").respond_with_data(status=302, headers={"Location": presigned(storage, key)})
+    storage.expect_request(f"/sds-data-123/{key}").respond_with_data("<html>maintenance</html>")
+    with pytest.raises(ie.DownloadError, match="not a CDF file"):
+        download(NAME, overwrite=True, progress=False)
+    assert target.read_bytes() == cdf_bytes("old")
+    assert parts_left(tmp_path) == []
+
+
+def test_download_interrupted_leaves_no_partial_file(api, storage, tmp_path):
+    import os
+    import signal
+    import time
+
+    key = sdc_key(NAME)
+    api.expect_request(f"/download/{key}").respond_with_data(status=302, headers={"Location": presigned(storage, key)})
+    started = threading.Event()
+
+    def slow(request: Request) -> Response:
+        def body():
+            yield bytes.fromhex("cdf30001 0000ffff")
+            started.set()
+            for _ in range(100):  # ~4 s of trickling bytes unless the client goes away
+                time.sleep(0.04)
+                yield b"x" * 1024
+
+        return Response(body(), status=200)
+
+    storage.expect_request(f"/sds-data-123/{key}").respond_with_handler(slow)
+    # a real SIGINT (Ctrl-C, or a Jupyter kernel interrupt) while the bytes are flowing
+    timer = threading.Thread(target=lambda: started.wait(10) and os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            download(NAME, progress=False)
+    finally:
+        timer.join()
+    assert not (tmp_path / "data" / key).exists()
+    assert parts_left(tmp_path) == []
+
+
+def test_upload_put_is_retried_on_503(api, storage, monkeypatch, local_file):
+    monkeypatch.setenv("IMAP_API_KEY", KEY)
+    path = f"/sds-data-123/{sdc_key(local_file.name)}"
+    api.expect_request(f"/api-key/upload/{local_file.name}").respond_with_json(storage.url_for(path))
+    storage.expect_oneshot_request(path, method="PUT").respond_with_data("Slow Down", status=503)
+    storage.expect_request(path, method="PUT").respond_with_data("")
+    upload(local_file)
+    puts = requests_of(storage)
+    assert len(puts) == 2
+    assert puts[1].get_data() == local_file.read_bytes()
