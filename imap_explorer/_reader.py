@@ -357,12 +357,11 @@ def read_records(
         raise ValueError(f"out has shape {out.shape} {out.dtype}, expected C-contiguous {shape} {dtype}")
     if n == 0:
         return out
-    if not layout.row_major and len(var.dims) > 1:  # column-major: read the records, then transpose each
-        tmp = read_records(p, name, start, stop, out=np.empty((n, *var.dims[::-1]), dtype), executor=executor)
-        out[...] = tmp.transpose(0, *range(len(var.dims), 0, -1))
-        return out
+    column_major = not layout.row_major and len(var.dims) > 1
+    # column-major files store each record with its dimensions reversed: read as such, then transpose
+    target = np.empty((n, *var.dims[::-1]), dtype) if column_major else out
     rb = var.record_bytes
-    buf = out.reshape(-1).view(np.uint8)
+    buf = target.reshape(-1).view(np.uint8)
     f = _File(p)
     try:
         blocks: list = []
@@ -395,6 +394,8 @@ def read_records(
         raise InvalidFileError(Path(p), f"variable {name!r} cannot be read: {err}") from err
     finally:
         f.close()
+    if column_major:
+        out[...] = target.transpose(0, *range(len(var.dims), 0, -1))
     return out
 
 

@@ -521,7 +521,7 @@ def _subtract(span: tuple[int, int], covered: list[tuple[int, int]]) -> list[tup
 def _plan(files: list[_File], time_var: str | None, count_var: str,
           bounds: tuple[int | None, int | None]) -> list[_Piece]:
     """Record ranges, in time order, for one record dimension across all files (newer files win overlaps)."""
-    if time_var is None:  # no time axis: every record of every file, files in time order
+    if time_var is None or (len(files) == 1 and bounds == (None, None)):  # every record, files in time order
         return [_Piece(str(f.path), 0, f.variables[count_var].n_records) for f in files
                 if count_var in f.variables and f.variables[count_var].n_records]
     lo_b = bounds[0] if bounds[0] is not None else _NAT
@@ -588,6 +588,22 @@ class _RecordArray:
         values = _finish(raw, self.var, self.rule)[::step]
         values = values[(slice(None), *key[1:])]
         return values[0] if squeeze else values
+
+
+def _backend_array(arr: _RecordArray):
+    """Wrap a record array for xarray's lazy indexing (what ``xr.open_dataset`` backends return)."""
+    from xarray.backends import BackendArray
+    from xarray.core import indexing
+
+    class _Array(BackendArray):
+        def __init__(self, source: _RecordArray) -> None:
+            self.source, self.shape, self.dtype = source, source.shape, source.dtype
+
+        def __getitem__(self, key):
+            return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.BASIC,
+                                                      self.source.__getitem__)
+
+    return indexing.LazilyIndexedArray(_Array(arr))
 
 
 def _record_chunks(pieces: Sequence[_Piece], row_bytes: int, spec: Any) -> tuple[int, ...]:
@@ -757,6 +773,13 @@ def load(
     >>> ds.b_dsrf.sizes["epoch"]  # doctest: +SKIP
     7200
     """
+    return _load(files, variables=variables, time_range=time_range, chunks=chunks, on_error=on_error,
+                 drop_variables=drop_variables, mode="eager" if chunks is None else "dask")
+
+
+def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_error: str, drop_variables: Any,
+          mode: Literal["eager", "dask", "backend"]) -> xr.Dataset:
+    """:func:`load`, with record-varying data read now (eager), as dask arrays, or as xarray lazy backend arrays."""
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
     drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
@@ -772,8 +795,12 @@ def load(
         for tv in time_vars:
             var = f.variables.get(tv)
             if var is not None and _is_time(var) and var.n_records:
-                f.first[tv] = _EpochProbe(f.path, tv, var.n_records)[0]
-                f.last[tv] = _EpochProbe(f.path, tv, var.n_records)[var.n_records - 1]
+                probe = _EpochProbe(f.path, tv, var.n_records)
+                f.first[tv], f.last[tv] = probe[0], probe[var.n_records - 1]
+                if TT2000_FILL in (f.first[tv], f.last[tv]):  # fill at an end: take the valid extremes
+                    times = _reader.read_records(f.path, tv).reshape(-1).view(np.int64)
+                    valid = times[times != TT2000_FILL]
+                    f.first[tv], f.last[tv] = (int(valid.min()), int(valid.max())) if valid.size else (0, -1)
     opened.sort(key=lambda f: (min(f.first.values(), default=0), _priority(f)))
     ref = opened[0]
     dims, coords = resolve_dims(ref.variables)
@@ -791,7 +818,6 @@ def load(
             plans[d] = _plan(opened, tv, name, bounds)
 
     out: dict[str, xr.Variable] = {}
-    lazy = chunks is not None
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         for name in chosen:
             var = ref.variables[name]
@@ -803,8 +829,10 @@ def load(
                 values = values[0] if values.shape[:1] == (1,) else values.reshape(var.shape)
                 if len(opened) > 1:
                     _warn_if_nrv_differs(name, values, var, rule, opened)
-            elif lazy and not _is_time(var):
+            elif mode == "dask" and not _is_time(var):
                 values = _lazy(var, rule, plans[vdims[0]], vdims, chunks)
+            elif mode == "backend" and not _is_time(var):
+                values = _backend_array(_RecordArray(var, rule, plans[vdims[0]]))
             else:
                 pieces = plans[vdims[0]]
                 raw = np.empty((sum(p.n for p in pieces), *var.shape), var.dtype)
