@@ -181,8 +181,9 @@ def _retry_after(resp: requests.Response) -> float | None:
 
 
 def _error_from(resp: requests.Response, url: str, cls: type[ApiError] = ApiError) -> ApiError:
-    try:
-        text = resp.content[:MAX_ERROR_BODY].decode(resp.encoding or "utf-8", errors="replace")
+    try:  # at most MAX_ERROR_BODY bytes, even from a streamed response
+        raw = next(resp.iter_content(MAX_ERROR_BODY), b"")
+        text = raw.decode(resp.encoding or "utf-8", errors="replace")
     except requests.RequestException:
         text = ""
     finally:
@@ -297,12 +298,17 @@ class Client:
             if resp.status_code not in _REDIRECTS:
                 return resp
             location = resp.headers.get("Location")
+            length = resp.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) <= MAX_ERROR_BODY:
+                _ = resp.content  # read the small body so the connection goes back to the pool
             resp.close()
             if not location:
                 raise ApiError(resp.status_code, safe_url(url), "redirect without a Location header",
                                resp.reason or "")
             url = urljoin(url, location)
-        raise ApiError(None, safe_url(url), f"more than {MAX_REDIRECTS} redirects")
+        err = ApiError(None, safe_url(url), f"more than {MAX_REDIRECTS} redirects")
+        err.retryable = False  # a loop stays a loop
+        raise err
 
     # ------------------------------------------------------------------ API calls
     def url_for(self, route: str) -> str:

@@ -39,10 +39,12 @@ __all__ = [
     "CHUNK_DAYS",
     "COLUMNS",
     "QueryResult",
+    "api_records",
     "date_chunks",
     "format_table",
     "query",
     "query_params",
+    "to_frame",
     "to_json",
 ]
 
@@ -335,6 +337,8 @@ def _typed_column(values: pd.Series, kind: str, column: str) -> pd.Series:
     if kind == "float":
         return pd.to_numeric(values, errors="coerce").astype("float64")
     if kind == "bool":
+        if values.map(lambda v: isinstance(v, str)).any():  # "true"/"false" text, never bool("false")
+            values = values.map(lambda v: v.strip().lower() in ("true", "t", "1") if isinstance(v, str) else v)
         if values.isna().any():
             return values.astype("boolean")
         return values.astype(bool)

@@ -382,3 +382,11 @@ def test_query_short_range_or_no_chunking_sends_one_request(sdc):
         "table=science&instrument=mag&start_date=20250101&end_date=20250110",
         "table=science&instrument=mag&start_date=20250101&end_date=20251231",
     ]
+
+
+def test_query_reads_textual_booleans_without_inverting_them(sdc):
+    sdc.expect_request("/query").respond_with_json([dict(SCIENCE[0], released="false"),
+                                                    dict(SCIENCE[1], released="true")])
+    frame = query(instrument="mag")
+    assert frame["released"].dtype == bool
+    assert frame["released"].tolist() == [True, False]  # sorted by file_path: the 20251107 file first

@@ -482,3 +482,29 @@ def test_upload_put_is_retried_on_503(api, storage, monkeypatch, local_file):
     puts = requests_of(storage)
     assert len(puts) == 2
     assert puts[1].get_data() == local_file.read_bytes()
+
+
+def test_download_credentials_follow_same_origin_hops_only(api, storage, monkeypatch, tmp_path):
+    monkeypatch.setenv("IMAP_API_KEY", KEY)
+    key = sdc_key(NAME)
+    # hop 1: a relative redirect on the API origin (keeps the key); hop 2: same host name, other port (drops it)
+    other_port = f"http://localhost:{storage.port}/sds-data-123/{key}?X-Amz-Signature={SIGNATURE}"
+    api.expect_request(f"/api-key/download/{key}").respond_with_data(status=302, headers={"Location": "/moved/x"})
+    api.expect_request("/moved/x").respond_with_data(status=307, headers={"Location": other_port})
+    storage.expect_request(f"/sds-data-123/{key}").respond_with_data(cdf_bytes("hops"))
+    (path,) = download(NAME, progress=False)
+    assert path.read_bytes() == cdf_bytes("hops")
+    first, second = requests_of(api)
+    assert first.headers["x-api-key"] == KEY
+    assert second.path == "/moved/x"
+    assert second.headers["x-api-key"] == KEY
+    (stored,) = requests_of(storage)
+    assert "x-api-key" not in stored.headers
+
+
+def test_download_redirect_loop_is_an_error(api):
+    key = sdc_key(NAME)
+    api.expect_request(f"/download/{key}").respond_with_data(status=302, headers={"Location": f"/download/{key}"})
+    with pytest.raises(ie.DownloadError, match="more than 5 redirects"):
+        download(NAME, progress=False)
+    assert len(requests_of(api)) == _http.MAX_REDIRECTS + 1  # not retried
