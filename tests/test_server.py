@@ -596,11 +596,11 @@ def test_serve_cli_prints_urls_and_stops_on_ctrl_c(tmp_path):
                              "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines = []
-        while not any("API:" in line for line in lines):
+        while not any("Press Ctrl-C" in line for line in lines):  # read every line before communicate()
             line = proc.stdout.readline()
             assert line, proc.stderr.read()
             lines.append(line)
-        url = lines[-1].split("API:")[1].strip()
+        url = next(line for line in lines if "API:" in line).split("API:")[1].strip()
         assert url.startswith("http://127.0.0.1:")
         assert requests.get(url + "/query?instrument=mag", timeout=10).status_code == 200
         proc.send_signal(signal.SIGINT)
@@ -609,7 +609,7 @@ def test_serve_cli_prints_urls_and_stops_on_ctrl_c(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    assert "storage: http://localhost:" in out
+    assert "storage: http://localhost:" in "".join(lines) + out
     assert "LocalSDC: stopped" in out
     assert TEST_WRITE_KEY not in out + err
 
@@ -660,3 +660,38 @@ def test_real_archive_is_served_read_only(tmp_path, monkeypatch):
         assert resp.status_code == 403
     assert sorted((p.relative_to(REAL), p.stat().st_mtime_ns) for p in REAL.rglob("*")) == before
     shutil.rmtree(tmp_path / "cache", ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------ the rest
+def test_spice_query_validates_names_and_lists_kernels(sdc):
+    resp = get(sdc, "/spice-query?start_date=20250101")
+    assert (resp.status_code, resp.text) == (400, json.dumps(
+        "start_date is not a valid query parameter. Valid query parameters are: ['file_name', 'start_time', "
+        "'end_time', 'type', 'latest', 'start_ingest_date', 'end_ingest_date']"))
+    assert get(sdc, "/spice-query?start_time=abc").text == json.dumps("Invalid value for start_time: abc")
+    records = get(sdc, "/spice-query?type=leapseconds&latest=true").json()
+    assert [(r["file_name"], r["kernel_type"], r["version"]) for r in records] == [("lsk/naif0012.tls",
+                                                                                    "leapseconds", 12)]
+    assert get(sdc, "/spice-query?type=kernels&end_ingest_date=19990101").json() == []
+
+
+def test_payload_over_the_gateway_limit_is_500(sdc, monkeypatch):
+    from imap_explorer.server import handlers
+
+    monkeypatch.setattr(handlers, "MAX_PAYLOAD_BYTES", 100)
+    resp = get(sdc, "/query?instrument=mag")
+    assert (resp.status_code, resp.text) == (500, '{"message":"Internal Server Error"}')
+    assert get(sdc, "/query?instrument=codice").text == "[]"
+
+
+def test_access_log_redacts_storage_signatures(sdc, caplog):
+    location = get(sdc, f"/download/{sdc_key(GSE.format('002.0001'))}").headers["Location"]
+    signature = parse_qs(urlsplit(location).query)["X-Amz-Signature"][0]
+    with caplog.at_level(logging.INFO, logger="imap_explorer.server"):
+        assert requests.get(location, timeout=10).status_code == 200
+        deadline = time.monotonic() + 5
+        while "storage" not in caplog.text:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    assert "X-Amz-Signature=REDACTED" in caplog.text
+    assert signature not in caplog.text

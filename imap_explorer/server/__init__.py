@@ -24,6 +24,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +44,8 @@ TEST_WRITE_KEY = "imap-explorer-test-write"
 TEST_READ_KEY = "imap-explorer-test-read"
 #: The default ``{api_key: scope}`` of a :class:`LocalSDC`.
 TEST_API_KEYS = {TEST_WRITE_KEY: "write", TEST_READ_KEY: "read"}
+#: How often ``imap-explorer serve`` rescans the archive for files added or removed on disk (seconds).
+SERVE_RESCAN_SECONDS = 30.0
 
 
 def _is_loopback(host: str) -> bool:
@@ -235,6 +238,11 @@ def serve(archive: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
         Storage port (0 picks a free one).
     stop_event : threading.Event, optional
         Stop when this event is set (for embedding); default: run until interrupted.
+
+    Notes
+    -----
+    The archive is rescanned every :data:`SERVE_RESCAN_SECONDS`, so files copied into it appear in
+    queries without a restart.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     log.setLevel(logging.INFO)
@@ -254,8 +262,14 @@ def serve(archive: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
             print(f"  warning: bound to {host}, reachable from other machines; the test keys are public",
                   flush=True)
         print("Press Ctrl-C to stop.", flush=True)
+        last = time.monotonic()
         while not stop.wait(0.5):
-            pass
+            if time.monotonic() - last >= SERVE_RESCAN_SECONDS:
+                report = sdc.rescan()
+                last = time.monotonic()
+                if report.added or report.removed or report.updated:
+                    print(f"LocalSDC: rescan: {report.added} added, {report.updated} changed, "
+                          f"{report.removed} removed", flush=True)
     except KeyboardInterrupt:
         pass
     finally:

@@ -7,6 +7,7 @@ keys in the access log, and turns any unexpected exception into a 500 without st
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import socket
 import threading
@@ -30,6 +31,21 @@ SOCKET_TIMEOUT = 30.0
 MAX_DISCARD_BODY = 1024 * 1024
 
 Handler = Callable[[Request], Response]
+
+
+_SIGNATURE = re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s]+", re.IGNORECASE)
+
+
+def _loggable(request_line: str) -> str:
+    """The request line for the access log: ASCII, at most 300 characters, URL signatures redacted.
+
+    Examples
+    --------
+    >>> _loggable("GET /b/k.cdf?X-Amz-Expires=60&X-Amz-Signature=abc123 HTTP/1.1")
+    'GET /b/k.cdf?X-Amz-Expires=60&X-Amz-Signature=REDACTED HTTP/1.1'
+    """
+    text = _SIGNATURE.sub(r"\1REDACTED", request_line)
+    return text[:300].encode("ascii", "backslashreplace").decode("ascii")
 
 
 class _LimitedReader:
@@ -178,7 +194,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _access_log(self, resp: Response, principal: str) -> None:
         if not log.isEnabledFor(logging.INFO):
             return
-        line = self.requestline[:300].encode("ascii", "backslashreplace").decode("ascii")
+        line = _loggable(self.requestline)
         log.info('%s %s "%s" %d key=%s', self.server.role, self.client_address[0], line, resp.status, principal)
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:  # replaced by _access_log
@@ -202,7 +218,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD" and code >= 200 and code not in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
             self.wfile.write(body)
         log.info('%s %s "%s" %d', self.server.role, self.client_address[0],
-                 (getattr(self, "requestline", "") or "")[:300].encode("ascii", "backslashreplace").decode(), code)
+                 _loggable(getattr(self, "requestline", "") or ""), code)
 
 
 class _Drained:
@@ -219,6 +235,8 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], app: Handler, role: str) -> None:
         self.app, self.role = app, role
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
