@@ -1,0 +1,606 @@
+"""Quick-look plots: pure panel decisions, decimation, and image-level checks rendered with Agg."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
+
+from imap_explorer import _decimate  # noqa: E402
+from imap_explorer import plot as ql  # noqa: E402
+from tests.conftest import REAL, requires_real  # noqa: E402
+
+DAY = np.datetime64("2026-01-20T00:00:00", "ns")
+SWE_ENERGY = np.array(ql.SWE_ENERGIES_EV)
+
+
+# --------------------------------------------------------------------------- datasets following the load contract
+def mag_dataset(n=4000, *, descriptor="norm-gse", level="l2", cadence_ms=500, fill=None, flagged=None,
+                version="v001.0001", four_columns=False, seed=0):
+    rng = np.random.default_rng(seed)
+    t = DAY + np.arange(n) * np.timedelta64(cadence_ms, "ms")
+    b = np.cumsum(rng.normal(0, 0.3, (n, 3)), axis=0) + np.array([3.0, -3.0, 0.5])
+    b = b.astype(np.float32)
+    if fill is not None:
+        b[fill] = np.nan
+    frame = descriptor.split("-")[-1]
+    if four_columns:
+        name, b = "vectors", np.concatenate([b, np.full((n, 1), 2, np.float32)], axis=1)
+    else:
+        name = f"b_{frame}"
+    ncol = b.shape[1]
+    flags = np.zeros(n, np.int8)
+    if flagged is not None:
+        flags[flagged] = 1
+    return xr.Dataset(
+        {
+            name: (("epoch", "direction"), b, {
+                "CATDESC": f"Magnetic field in {frame.upper()} coordinates", "FIELDNAM": "Magnetic Field Vector",
+                "UNITS": " ", "DISPLAY_TYPE": "time_series", "LABL_PTR_1": "direction_label", "VAR_TYPE": "data",
+                "units": "", "long_name": "Magnetic Field Vector"}),
+            "quality_flags": ("epoch", flags, {"VAR_TYPE": "support_data",
+                                               "CATDESC": "Eight-bit Data quality bitmask"}),
+            "magnitude": ("epoch", np.full(n, 99.0, np.float32), {"UNITS": "nT", "VAR_TYPE": "support_data"}),
+        },
+        coords={"epoch": t, "direction": ("direction", np.arange(ncol)),
+                "direction_label": ("direction", [str(i) for i in range(ncol)])},
+        attrs={"Logical_source": f"imap_mag_{level}_{descriptor}",
+               "Logical_file_id": f"imap_mag_{level}_{descriptor}_20260120_{version}", "Data_version": version[1:]},
+    )
+
+
+def swe_l2_dataset(n=30, *, fill_record=1, seed=0):
+    rng = np.random.default_rng(seed)
+    t = DAY + np.arange(n) * np.timedelta64(61548, "ms")
+    base = 5e7 * (SWE_ENERGY / SWE_ENERGY[0]) ** -2.5
+    flux = base[None, :, None, None] * rng.uniform(0.5, 1.5, (n, 24, 30, 7))
+    flux[rng.uniform(size=flux.shape) < 0.25] = np.nan
+    flux[:, :, :, 0] = 0.0  # exact zeros are valid
+    flux[fill_record] = np.nan
+    psd = flux / (6.187e30 * SWE_ENERGY[None, :, None, None])
+    spectrum_attrs = {"DEPEND_1": "energy", "DEPEND_2": "inst_az", "DEPEND_3": "inst_el", "DISPLAY_TYPE": "spectrogram",
+                      "VAR_TYPE": "data", "LABL_PTR_1": "energy_label"}
+    return xr.Dataset(
+        {
+            "flux": (("epoch", "energy", "inst_az", "inst_el"), flux,
+                     {**spectrum_attrs, "FIELDNAM": "Flux", "UNITS": "1 / (2 * eV * cm^2 * s * ster)",
+                      "CATDESC": "Number flux organized by energy (eV), spin angle, CEM angle"}),
+            "phase_space_density": (("epoch", "energy", "inst_az", "inst_el"), psd,
+                                    {**spectrum_attrs, "FIELDNAM": "Phase Space Density", "UNITS": "s^3 / cm^6"}),
+            "data_quality": ("epoch", np.full(n, 4, np.uint8), {"VAR_TYPE": "support_data"}),
+        },
+        coords={
+            "epoch": t,
+            "energy": ("energy", SWE_ENERGY, {"UNITS": "eV", "FIELDNAM": "Energy (eV)", "SCALE_TYP": "linear"}),
+            "energy_label": ("energy", [f"{e / 4.75:.2f}" for e in SWE_ENERGY]),
+            "inst_az": ("inst_az", np.arange(6.0, 360.0, 12.0, dtype=np.float32),
+                        {"UNITS": "Degree", "FIELDNAM": "Spin Angle", "SCALE_TYP": "linear"}),
+            "inst_el": ("inst_el", np.array([-63, -42, -21, 0, 21, 42, 63], np.int8),
+                        {"UNITS": "Degree", "FIELDNAM": "Polar Angle", "SCALE_TYP": "linear"}),
+        },
+        attrs={"Logical_source": "imap_swe_l2_sci", "Logical_file_id": "imap_swe_l2_sci_20260120_v002"},
+    )
+
+
+def swe_l3_dataset(n=20):
+    rng = np.random.default_rng(3)
+    t = DAY + np.arange(n) * np.timedelta64(60, "s")
+    pa = np.linspace(4.5, 175.5, 20, dtype=np.float32)
+    psd = 1e-28 * rng.uniform(0.5, 2.0, (n, 24, 20))
+    scalar = {"DISPLAY_TYPE": "time_series", "VAR_TYPE": "data"}
+    return xr.Dataset(
+        {
+            "phase_space_density_by_pitch_angle": (("epoch", "energy", "pitch_angle"), psd, {
+                "DISPLAY_TYPE": "spectrogram", "VAR_TYPE": "data", "FIELDNAM": "Electron Phase Space Density",
+                "UNITS": "s^3 cm^-6", "SCALETYP": "log"}),
+            "core_density_fit": ("epoch", rng.uniform(5, 8, n), {**scalar, "UNITS": "#/cm^3"}),
+            "halo_density_fit": ("epoch", rng.uniform(0.2, 0.4, n), {**scalar, "UNITS": "#/cm^3"}),
+            "core_speed_fit": ("epoch", rng.uniform(380, 420, n), {**scalar, "UNITS": "km/s"}),
+            "core_t_parallel_fit": ("epoch", rng.uniform(1.2e5, 1.6e5, n), {**scalar, "UNITS": "K"}),
+            "core_temperature_phi_rtn_fit": ("epoch", rng.uniform(-10, 10, n), {**scalar, "UNITS": "degrees"}),
+            "spacecraft_potential": ("epoch", rng.uniform(3, 6, n), {**scalar, "UNITS": "V"}),
+        },
+        coords={"epoch": t, "energy": ("energy", SWE_ENERGY.astype(np.float32), {"UNITS": "eV", "SCALETYP": "log"}),
+                "pitch_angle": ("pitch_angle", pa, {"UNITS": "degrees"})},
+        attrs={"Logical_source": "imap_swe_l3_sci", "Logical_file_id": "imap_swe_l3_sci_20260120_v001"},
+    )
+
+
+# --------------------------------------------------------------------------- rendering helpers
+def render(fig) -> np.ndarray:
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+
+
+def colorbar_of(ax):
+    (cax,) = (c for c in ax.child_axes if c.get_label() == "<colorbar>")
+    return cax
+
+
+def legend_texts(ax) -> list[str]:
+    legend = ax.get_legend()
+    return [] if legend is None else [t.get_text() for t in legend.get_texts()]
+
+
+def axes_columns(fig, ax, image: np.ndarray) -> tuple[slice, slice]:
+    """Pixel rows and columns strictly inside an axes (image rows run top to bottom)."""
+    x0, y0, x1, y1 = ax.get_window_extent().extents
+    height = image.shape[0]
+    return slice(int(height - y1) + 2, int(height - y0) - 2), slice(int(x0) + 2, int(x1) - 2)
+
+
+def dark_rows(image: np.ndarray, rows: slice, cols: slice, threshold: int = 160) -> list[tuple[int, int] | None]:
+    """Per pixel column, the (first, last) row with a dark pixel, or None."""
+    patch = image[rows, cols].min(axis=2) < threshold
+    out = []
+    for column in patch.T:
+        hit = np.flatnonzero(column)
+        out.append((int(hit[0]), int(hit[-1])) if hit.size else None)
+    return out
+
+
+def load_cdf(paths):
+    """Load real/synthetic CDFs with ie.load (imap_explorer.cdf)."""
+    cdf = pytest.importorskip("imap_explorer.cdf", reason="imap_explorer.cdf (ie.load) not available yet")
+    return cdf.load(paths)
+
+
+# --------------------------------------------------------------------------- pure decisions
+@pytest.mark.parametrize(
+    ("attrs", "shape", "dims", "expected"),
+    [
+        ({"DISPLAY_TYPE": "spectrogram"}, (4, 24, 30, 7), ("epoch", "energy", "inst_az", "inst_el"), "spectrogram"),
+        ({"DISPLAY_TYPE": "time_series"}, (4, 3), ("epoch", "direction"), "time_series"),
+        ({"DISPLAY_TYPE": "time_series>noerrorbars"}, (4,), ("epoch",), "time_series"),
+        ({"DISPLAY_TYPE": "spectrogram"}, (4,), ("epoch",), "time_series"),
+        ({"DISPLAY_TYPE": "no_plot"}, (4,), ("epoch",), "none"),
+        ({}, (4, 3), ("epoch", "direction"), "time_series"),
+        ({}, (4, 32), ("epoch", "channel"), "spectrogram"),
+        ({"DISPLAY_TYPE": "time_series"}, (24,), ("energy",), "none"),
+    ],
+)
+def test_plot_kind_follows_display_type_and_shape(attrs, shape, dims, expected):
+    var = xr.DataArray(np.zeros(shape), dims=dims, attrs=attrs)
+    assert ql.plot_kind(var) == expected
+
+
+def test_plot_kind_rejects_text_variables():
+    assert ql.plot_kind(xr.DataArray(np.array(["a", "b"]), dims=("epoch",))) == "none"
+
+
+def test_scale_type_reads_scaletyp_and_misspelt_scale_typ():
+    assert ql.scale_type(xr.DataArray([1.0], attrs={"SCALETYP": "log"})) == "log"
+    assert ql.scale_type(xr.DataArray([1.0], attrs={"SCALE_TYP": "log"})) == "log"
+    assert ql.scale_type(xr.DataArray([1.0], attrs={"SCALE_TYP": "linear"})) == "linear"
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "frame", "labels"),
+    [
+        ("norm-gse", "GSE", ("B_x GSE", "B_y GSE", "B_z GSE")),
+        ("burst-gsm", "GSM", ("B_x GSM", "B_y GSM", "B_z GSM")),
+        ("norm-dsrf", "DSRF", ("B_x DSRF", "B_y DSRF", "B_z DSRF")),
+        ("burst-srf", "SRF", ("B_x SRF", "B_y SRF", "B_z SRF")),
+        ("norm-rtn", "RTN", ("B_R", "B_T", "B_N")),
+        ("burst-magi", "MAGi", ("B_x MAGi", "B_y MAGi", "B_z MAGi")),
+    ],
+)
+def test_mag_frame_and_component_labels_come_from_the_descriptor(descriptor, frame, labels):
+    assert ql.mag_frame(descriptor) == frame
+    assert ql.component_labels(ql.mag_frame(descriptor)) == labels
+
+
+def test_product_of_reads_logical_source_then_file_id():
+    assert ql.product_of(xr.Dataset(attrs={"Logical_source": ["imap_swe_l2_sci"]})) == ql.Product("swe", "l2", "sci")
+    ds = xr.Dataset(attrs={"Logical_file_id": "imap_mag_l1b_norm-mago_20251017_v002"})
+    assert ql.product_of(ds) == ql.Product("mag", "l1b", "norm-mago")
+
+
+def test_plan_panels_mag_takes_b_frame_and_ignores_direction_label():
+    panels = ql.plan_panels(mag_dataset(descriptor="burst-rtn"))
+    assert [p.kind for p in panels] == ["mag_magnitude", "mag_vector"]
+    assert panels[1].variable == "b_rtn"
+    assert panels[1].labels == ("B_R", "B_T", "B_N")
+
+
+def test_plan_panels_mag_l1b_uses_vectors_with_sensor_labels():
+    panels = ql.plan_panels(mag_dataset(descriptor="norm-mago", level="l1b", four_columns=True))
+    assert panels[1].variable == "vectors"
+    assert panels[1].labels == ("B_x MAGo", "B_y MAGo", "B_z MAGo")
+
+
+def test_plan_panels_swe_l2_energy_spectrogram_and_angle_on_request():
+    ds = swe_l2_dataset(n=3)
+    assert ql.plan_panels(ds) == [ql.Panel("energy_spectrogram", "flux", dim="energy")]
+    panels = ql.plan_panels(ds, ["phase_space_density", "flux:inst_el"])
+    assert [(p.kind, p.variable, p.dim) for p in panels] == [
+        ("energy_spectrogram", "phase_space_density", "energy"), ("angle_spectrogram", "flux", "inst_el")]
+
+
+def test_plan_panels_swe_l3_pitch_angle_and_moments():
+    panels = ql.plan_panels(swe_l3_dataset(), energy=100.0)
+    assert panels[0] == ql.Panel("pitch_angle", "phase_space_density_by_pitch_angle", dim="pitch_angle", energy=100.0)
+    moments = {p.title: p.members for p in panels[1:]}
+    assert moments == {"Density": ("core_density_fit", "halo_density_fit"), "Speed": ("core_speed_fit",),
+                       "Temperature": ("core_t_parallel_fit",)}
+
+
+def test_plan_panels_unknown_variable_names_it_and_lists_choices():
+    with pytest.raises(ValueError, match=r"'nope' not in imap_swe_l2_sci\. Plottable variables: .*flux"):
+        ql.plan_panels(swe_l2_dataset(n=2), ["nope"])
+    with pytest.raises(ValueError, match=r"no dimension 'pitch'.*energy, inst_az, inst_el"):
+        ql.plan_panels(swe_l2_dataset(n=2), ["flux:pitch"])
+
+
+def test_plan_panels_without_data_variables_falls_back_to_support_data_minus_headers():
+    n = 5
+    ds = xr.Dataset({name: ("epoch", np.arange(n, dtype=np.uint16), {"VAR_TYPE": "support_data"})
+                     for name in ("pkt_apid", "shcoarse", "cksum", "threshold_dac", "cem1_counts_live")},
+                    coords={"epoch": DAY + np.arange(n) * np.timedelta64(1, "s")},
+                    attrs={"Logical_source": "imap_swe_l1a_cem-raw"})
+    assert [p.variable for p in ql.plan_panels(ds)] == ["threshold_dac", "cem1_counts_live"]
+
+
+def test_gap_mask_is_local_so_cadence_changes_are_not_gaps():
+    t = np.concatenate([np.arange(0, 10, 1.0), np.arange(10, 30, 4.0), np.arange(100, 110, 4.0)])
+    gaps = _decimate.gap_mask(t)
+    assert np.flatnonzero(gaps).tolist() == [int(np.flatnonzero(np.diff(t) > 50)[0])]
+
+
+def test_spectrogram_time_edges_leave_an_empty_cell_in_a_gap():
+    t = (np.array([0, 60, 300, 360, 420]) * 10**9).astype(np.int64)
+    edges, index = ql.spectrogram_time_edges(t)
+    assert index.tolist() == [0, 1, -1, 2, 3, 4]
+    assert np.all(np.diff(edges) > 0)
+    assert edges[2] == 90 * 10**9
+    assert edges[3] == 270 * 10**9
+
+
+# --------------------------------------------------------------------------- decimation
+def test_minmax_decimate_keeps_extremes_and_breaks_at_nan_columns():
+    t = np.arange(100_000, dtype=np.int64)
+    y = np.sin(t / 500.0)
+    y[50_000:50_500] = np.nan
+    y[12_345] = 7.0
+    td, yd = _decimate.minmax_decimate(t, y, n_bins=100)
+    assert len(td) <= 4 * 100 + 2
+    assert np.nanmax(yd) == 7.0
+    assert np.nanmin(yd) == pytest.approx(np.nanmin(y))
+    # the line is broken around the NaN run, and only there
+    breaks = td[np.isnan(yd)]
+    assert breaks.size
+    assert breaks.min() >= 49_000
+    assert breaks.max() <= 51_500
+
+
+def test_minmax_decimate_leaves_sparse_data_alone_but_breaks_time_gaps():
+    t = np.concatenate([np.arange(10), np.arange(100, 110)]).astype(np.int64)
+    td, yd = _decimate.minmax_decimate(t, np.ones(20), n_bins=1000)
+    assert td.size == 21
+    assert np.isnan(yd[10])
+    assert 9 < td[10] < 100
+
+
+def envelope_mismatches(full, fast, tol=2):
+    """Columns whose ink envelopes differ by more than ``tol`` rows, allowing a 1-column shift.
+
+    The shift absorbs antialiased strokes of a ~1.4 px line spilling a fraction of a pixel into the
+    neighbouring column, which depends on sub-pixel sample positions. Both directions are checked.
+    """
+    bad = []
+    for i in range(len(full)):
+        if (full[i] is None) != (fast[i] is None):
+            lo = max(i - 1, 0)
+            neighbours = [v for v in (full[lo:i + 2] if full[i] is None else fast[lo:i + 2]) if v is not None]
+            if not neighbours:
+                bad.append(i)
+            continue
+        if full[i] is None:
+            continue
+        lo = max(i - 1, 0)
+        for mine, other in ((fast[i], full[lo:i + 2]), (full[i], fast[lo:i + 2])):
+            other = [v for v in other if v is not None]
+            if not (min(v[0] for v in other) - tol <= mine[0] and mine[1] <= max(v[1] for v in other) + tol):
+                bad.append(i)
+                break
+    return bad
+
+
+@pytest.mark.parametrize("threshold", [160, 230])
+def test_minmax_line_matches_full_plot_envelope_within_two_pixels(threshold):
+    """Decimated vs every point, rendered: per pixel column the inked rows agree within 2 px."""
+    rng = np.random.default_rng(42)
+    n = 300_000
+    t = DAY + np.arange(n) * np.timedelta64(100, "ms")
+    y = np.cumsum(rng.normal(size=n)) + 30 * rng.normal(size=n) * (rng.uniform(size=n) < 0.001)
+    y[120_000:126_000] = np.nan  # a fill gap about 8 px wide
+
+    def draw(decimated: bool):
+        fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
+        ax.set_axis_off()
+        with plt.rc_context({"path.simplify": False}):  # the reference really draws every point
+            if decimated:
+                line = _decimate.add_minmax_line(ax, t, y, color="k", lw=1)
+            else:
+                (line,) = ax.plot(t, y, color="k", lw=1)
+            ax.set_xlim(t[0], t[-1])
+            ax.set_ylim(np.nanmin(y) - 1, np.nanmax(y) + 1)
+            image = render(fig)
+        rows, cols = axes_columns(fig, ax, image)
+        return dark_rows(image, rows, cols, threshold), line
+
+    full, _ = draw(False)
+    fast, fast_line = draw(True)
+    assert fast_line.get_xdata().size < n / 10  # really decimated
+    assert len(full) == len(fast) > 300
+    empty_full = [i for i, a in enumerate(full) if a is None]
+    empty_fast = [i for i, a in enumerate(fast) if a is None]
+    assert 4 <= len(empty_full) <= 10  # the fill gap shows in the full plot ...
+    assert set(empty_full) <= set(empty_fast)
+    assert len(empty_fast) - len(empty_full) <= 1
+    assert envelope_mismatches(full, fast) == []
+
+
+def test_minmax_line_redecimates_when_zoomed():
+    n = 1_000_000
+    t = DAY + np.arange(n) * np.timedelta64(10, "ms")
+    y = np.sin(np.arange(n) / 3000.0)
+    fig, ax = plt.subplots(figsize=(4, 2), dpi=100)
+    line = _decimate.add_minmax_line(ax, t, y)
+    ax.set_xlim(t[0], t[-1])
+    fig.canvas.draw()
+    step_before = np.nanmedian(np.diff(line.get_xdata()))
+    ax.set_xlim(t[1000], t[5000])  # 40 s out of ~2.8 h
+    assert line.stale
+    fig.canvas.draw()
+    x = line.get_xdata()
+    lo, hi = _decimate.ns_to_num(t[[1000, 5000]].view(np.int64))
+    inside = x[(x >= lo) & (x <= hi)]
+    assert inside.size > 200
+    assert np.nanmedian(np.diff(inside)) < step_before / 50
+    assert np.nanmax(line.get_ydata()) <= np.max(y[990:5100]) + 1e-12  # drawn from the visible data only
+
+
+# --------------------------------------------------------------------------- figures
+def test_quicklook_mag_panels_labels_units_and_title():
+    fig = ql.quicklook(mag_dataset(descriptor="norm-gse"))
+    axes = [a for a in fig.axes if a.get_label() != "<colorbar>"]
+    assert [a.get_ylabel() for a in axes] == ["|B| [nT]", "B GSE [nT]"]
+    assert legend_texts(axes[0]) == ["|B|"]
+    assert legend_texts(axes[1])[:3] == ["B_x GSE", "B_y GSE", "B_z GSE"]
+    title = fig.get_suptitle()
+    assert "imap_mag_l2_norm-gse v001.0001" in title
+    assert "2026-01-20 00:00:00" in title
+    assert axes[-1].get_xlabel() == "Time (UTC)"
+    image = render(fig)
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 20  # not blank
+    # |B| is recomputed from the components, not taken from `magnitude` (99 nT here)
+    magnitude = axes[0].get_lines()[0].get_ydata()
+    assert np.nanmax(magnitude) < 99
+
+
+def test_quicklook_mag_fill_is_a_gap_in_lines_and_pixels():
+    n = 20_000
+    ds = mag_dataset(n=n, fill=slice(9_000, 10_000))
+    fig = ql.quicklook(ds)
+    ax = fig.axes[1]
+    image = render(fig)
+    for line in ax.get_lines()[:3]:
+        x, y = line.get_xdata(), line.get_ydata()
+        t_fill = _decimate.ns_to_num(ds.epoch.values[[9_000, 9_999]].view(np.int64))
+        inside = (x > t_fill[0]) & (x < t_fill[1])
+        assert inside.any()
+        assert np.isnan(y[inside]).all()
+    rows, cols = axes_columns(fig, ax, image)
+    x0, x1 = ax.get_window_extent().extents[[0, 2]]
+    gap_cols = slice(int(x0 + (x1 - x0) * 9_050 / n) - cols.start, int(x0 + (x1 - x0) * 9_950 / n) - cols.start)
+    patch = image[rows, cols][:, gap_cols]
+    coloured = (patch.max(axis=2).astype(int) - patch.min(axis=2)) > 80  # saturated line colours
+    assert patch.shape[1] >= 10
+    assert not coloured.any()
+
+
+def test_quicklook_mag_shades_quality_flags():
+    ds = mag_dataset(n=4000, flagged=slice(1000, 1100))
+    fig = ql.quicklook(ds)
+    ax = fig.axes[1]
+    shaded = [c for c in ax.collections if c.get_label() == "quality_flags ≠ 0"]
+    assert len(shaded) == 1
+    vertices = shaded[0].get_paths()[0].vertices
+    x0, x1 = vertices[:, 0].min(), vertices[:, 0].max()
+    lo, hi = _decimate.ns_to_num(ds.epoch.values[[1000, 1099]].view(np.int64))
+    assert x0 == pytest.approx(lo)
+    assert hi <= x1 < hi + 0.01
+    assert "quality_flags ≠ 0" in legend_texts(ax)
+
+
+def test_quicklook_mag_l1b_draws_first_three_columns_only():
+    ds = mag_dataset(descriptor="norm-mago", level="l1b", four_columns=True)
+    fig = ql.quicklook(ds)
+    assert legend_texts(fig.axes[1])[:3] == ["B_x MAGo", "B_y MAGo", "B_z MAGo"]
+    assert len([line for line in fig.axes[1].get_lines() if isinstance(line, _decimate.MinMaxLine)]) == 3
+    expected = np.sqrt((ds["vectors"].values[:, :3].astype(float) ** 2).sum(axis=1))
+    drawn = fig.axes[0].get_lines()[0].full_y
+    np.testing.assert_allclose(drawn, expected, rtol=1e-5)
+
+
+def test_quicklook_swe_l2_spectrogram_log_axes_colorbar_and_fill_record():
+    ds = swe_l2_dataset(n=12, fill_record=3)
+    fig = ql.quicklook(ds)
+    (ax,) = fig.axes
+    cbar_ax = colorbar_of(ax)
+    assert ax.get_yscale() == "log"
+    assert ax.get_ylabel() == "Energy [eV]"
+    mesh = ax.collections[0]
+    assert isinstance(mesh.norm, LogNorm)
+    assert "Flux [1 / (2 * eV * cm^2 * s * ster)]" in cbar_ax.get_ylabel().replace("\n", " ")
+    ylo, yhi = ax.get_ylim()
+    assert ylo < 2.66 < 5266 < yhi  # energies in eV, not the energy_label voltages
+    cells = mesh.get_array()
+    assert cells.shape == (24, 12)
+    assert cells.mask[:, 3].all()
+    assert not cells.mask[:, 2].all()
+    # the angle average is a nanmean over inst_az and inst_el
+    with np.errstate(all="ignore"):
+        expected = np.nanmean(ds.flux.values[0].reshape(24, -1), axis=1)
+    np.testing.assert_allclose(cells[:, 0], expected)
+    image = render(fig)
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 50
+
+
+def test_quicklook_swe_angle_panel_on_request():
+    fig = ql.quicklook(swe_l2_dataset(n=6), variables=["flux:inst_el"])
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "Polar Angle [Degree]"
+    assert ax.get_yscale() == "linear"
+    assert ax.collections[0].get_array().shape == (7, 6)
+
+
+def test_quicklook_swe_l3_pitch_angle_and_moments():
+    fig = ql.quicklook(swe_l3_dataset(), energy=100.0)
+    panels = [a for a in fig.axes if a.get_label() != "<colorbar>"]
+    assert panels[0].get_ylabel() == "Pitch angle [degrees]"
+    assert colorbar_of(panels[0]).get_ylabel().endswith("\nat 100.4 eV")
+    assert [a.get_ylabel() for a in panels[1:]] == ["Density [#/cm^3]", "Speed [km/s]", "Temperature [K]"]
+    assert legend_texts(panels[1]) == ["core_density_fit", "halo_density_fit"]
+
+
+def test_quicklook_generic_istp_lines_and_spectrogram():
+    n = 50
+    t = DAY + np.arange(n) * np.timedelta64(1, "s")
+    ds = xr.Dataset(
+        {"rates": (("epoch", "channel"), np.abs(np.random.default_rng(0).normal(1, 1, (n, 16))) + 1e-3,
+                   {"DISPLAY_TYPE": "spectrogram", "SCALETYP": "log", "FIELDNAM": "Count rate", "UNITS": "1/s",
+                    "VAR_TYPE": "data"}),
+         "temps": (("epoch", "sensor"), np.ones((n, 2)),
+                   {"DISPLAY_TYPE": "time_series", "LABL_PTR_1": "sensor_label", "FIELDNAM": "Temperature",
+                    "UNITS": "degC", "VAR_TYPE": "data"})},
+        coords={"epoch": t, "channel": ("channel", np.arange(16.0), {"FIELDNAM": "Channel", "SCALETYP": "linear"}),
+                "sensor_label": ("sensor", ["hot side", "cold side"])},
+        attrs={"Logical_source": "imap_hit_l1b_standard-rates"},
+    )
+    fig = ql.quicklook(ds)
+    spectrogram, lines = fig.axes
+    colorbar = colorbar_of(spectrogram)
+    assert isinstance(spectrogram.collections[0].norm, LogNorm)
+    assert colorbar.get_ylabel() == "Count rate [1/s]"
+    assert spectrogram.get_ylabel() == "Channel"
+    assert lines.get_ylabel() == "Temperature [degC]"
+    assert legend_texts(lines) == ["hot side", "cold side"]
+
+
+def test_quicklook_stacks_datasets_on_one_time_axis():
+    mag, swe = mag_dataset(n=4000), swe_l2_dataset(n=30)
+    fig = ql.quicklook([mag, swe])
+    panels = [a for a in fig.axes if a.get_label() != "<colorbar>"]
+    assert len(panels) == 3
+    assert all(panels[0].get_shared_x_axes().joined(panels[0], a) for a in panels)
+    title = fig.get_suptitle()
+    assert "imap_mag_l2_norm-gse v001.0001 | imap_swe_l2_sci v002" in title
+    start = pd.Timestamp(DAY).strftime("%Y-%m-%d %H:%M:%S")
+    end = pd.Timestamp(max(swe.epoch.values[-1], mag.epoch.values[-1])).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"{start} to {end} UTC" in title
+    widths = {round(a.get_position().width, 3) for a in panels}
+    assert len(widths) == 1  # colorbars do not misalign the time axes
+
+
+def test_quicklook_time_range_trims_and_sets_the_axis():
+    ds = mag_dataset(n=7200)  # one hour at 2 Hz
+    fig = ql.quicklook(ds, time_range=("2026-01-20T00:10", "2026-01-20T00:20"))
+    lo, hi = fig.axes[0].get_xlim()
+    assert (lo, hi) == pytest.approx(tuple(_decimate.ns_to_num(np.array(
+        ["2026-01-20T00:10", "2026-01-20T00:20"], dtype="datetime64[ns]").view(np.int64))))
+    assert fig.axes[0].get_lines()[0].full_y.size == 1200
+    with pytest.raises(ValueError, match="no records between"):
+        ql.quicklook(ds, time_range=("2026-02-01", "2026-02-02"))
+    with pytest.raises(ValueError, match="not after its start"):
+        ql.quicklook(ds, time_range=("2026-01-20T01:00", "2026-01-20T00:00"))
+
+
+def test_quicklook_draws_into_given_axes_and_checks_their_number():
+    fig, ax = plt.subplots()
+    assert ql.quicklook(swe_l2_dataset(n=4), ax=ax) is fig
+    assert ax.collections
+    with pytest.raises(ValueError, match=r"Got 1 axes for 2 panels"):
+        ql.quicklook(mag_dataset(n=100), ax=ax)
+
+
+def test_quicklook_rejects_unknown_input_type():
+    with pytest.raises(TypeError, match="Expected an xarray.Dataset"):
+        ql.quicklook(42)
+
+
+def test_quicklook_burst_day_is_decimated():
+    n = 128 * 3600  # one hour of 128 Hz burst (the benchmark does a full day)
+    ds = mag_dataset(n=n, descriptor="burst-gse", cadence_ms=1)
+    ds = ds.assign_coords(epoch=DAY + np.arange(n) * np.timedelta64(7_812_500, "ns"))
+    fig = ql.quicklook(ds)
+    render(fig)
+    for line in fig.axes[1].get_lines()[:3]:
+        assert line.full_y.size == n
+        assert line.get_xdata().size <= 4 * _decimate.OVERSAMPLE * 1000 + 2
+
+
+# --------------------------------------------------------------------------- real flight files
+@requires_real
+def test_quicklook_real_mag_l2_fill_gap_and_quality():
+    path = REAL / "imap/mag/l2/2026/01/imap_mag_l2_norm-dsrf_20260120_v003.cdf"
+    ds = load_cdf(path)
+    fig = ql.quicklook(ds)
+    ax_b, ax_v = fig.axes
+    assert legend_texts(ax_v)[:3] == ["B_x DSRF", "B_y DSRF", "B_z DSRF"]
+    assert ax_v.get_ylabel() == "B DSRF [nT]"
+    assert "imap_mag_l2_norm-dsrf v003" in fig.get_suptitle()
+    for line in ax_v.get_lines()[:3]:
+        assert np.isnan(line.full_y).sum() == 436
+    # the repointing fill (10:00:06 -> 10:03:43.5) is a break in the drawn |B| line
+    fig.canvas.draw()
+    x, y = ax_b.get_lines()[0].get_xdata(), ax_b.get_lines()[0].get_ydata()
+    lo, hi = _decimate.ns_to_num(np.array(["2026-01-20T10:00:30", "2026-01-20T10:03:20"],
+                                          dtype="datetime64[ns]").view(np.int64))
+    assert np.isnan(y[(x > lo) & (x < hi)]).all()
+    assert any(c.get_label() == "quality_flags ≠ 0" for c in ax_v.collections)
+
+
+@requires_real
+def test_quicklook_real_mag_l1b_uses_first_three_vector_columns():
+    ds = load_cdf(REAL / "imap/mag/l1b/2025/10/imap_mag_l1b_norm-mago_20251017_v001.0001.cdf")
+    fig = ql.quicklook(ds)
+    magnitude = fig.axes[0].get_lines()[0].full_y
+    assert 44_000 < np.nanmin(magnitude) < np.nanmax(magnitude) < 44_500
+    # the version comes from the file name (authoritative), not from Logical_file_id '..._v002'
+    assert "imap_mag_l1b_norm-mago v001.0001\n" in fig.get_suptitle()
+    assert legend_texts(fig.axes[1])[:3] == ["B_x MAGo", "B_y MAGo", "B_z MAGo"]
+
+
+@requires_real
+def test_quicklook_real_swe_l2_spectrogram():
+    ds = load_cdf(REAL / "imap/swe/l2/2026/05/imap_swe_l2_sci_20260512_v001.cdf")
+    fig = ql.quicklook(ds)
+    ax = fig.axes[0]
+    cells = ax.collections[0].get_array()
+    assert cells.shape == (24, 6)
+    assert cells.mask[:, 1].all()
+    assert ax.get_yscale() == "log"
+    assert ax.get_ylabel() == "Energy [eV]"
+    assert "imap_swe_l2_sci v001" in fig.get_suptitle()
+    image = render(fig)
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 50
+
+
+@requires_real
+def test_quicklook_real_swe_l1a_and_l1b_plot():
+    l1a = load_cdf(REAL / "imap/swe/l1a/2026/03/imap_swe_l1a_cem-raw_20260309_v001.cdf")
+    with pytest.warns(UserWarning, match="Not plotted: "):
+        fig = ql.quicklook(l1a)
+    assert len(fig.axes) == ql.MAX_GENERIC_PANELS
+    l1b = load_cdf(REAL / "imap/swe/l1b/2024/05/imap_swe_l1b_sci_20240510_v002.cdf")
+    fig = ql.quicklook(l1b)
+    assert fig.axes[0].get_ylabel() == "Energy (nominal) [eV]"
