@@ -13,6 +13,8 @@ Examples
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from typing import TYPE_CHECKING, Any
@@ -77,6 +79,22 @@ def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f"imap_explorer.{name}")
     raise AttributeError(f"module 'imap_explorer' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """Module type of the package: ``ie.query`` stays the function.
+
+    Importing the submodule ``imap_explorer.query`` makes Python bind it as the package attribute ``query``,
+    which would hide the public function of the same name.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:

@@ -35,8 +35,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -68,7 +66,7 @@ DEMO_DAYS = 2
 DEMO_SEED = 0
 
 _MARKER = ".imap-explorer-archive.json"
-_APP_READY_TIMEOUT = 120.0  # seconds for Voilà to answer its first page
+_APP_READY_TIMEOUT = 120.0  # seconds for Voilà to start listening
 _STOP_GRACE = 8.0  # seconds between SIGTERM and SIGKILL when stopping Voilà
 
 
@@ -295,9 +293,12 @@ def tutorial_source(source: str | None = None) -> TutorialSource:
 
         archive = ensure_archive()
         stack = contextlib.ExitStack()
-        server = stack.enter_context(LocalSDC(archive))
-        data_dir = Path(tempfile.mkdtemp(prefix="imap-explorer-tutorial-"))
-        stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
+        scratch = Path(tempfile.mkdtemp(prefix="imap-explorer-tutorial-"))
+        stack.callback(shutil.rmtree, scratch, ignore_errors=True)
+        data_dir = scratch / "data"
+        data_dir.mkdir()
+        # A private index per process: several notebooks may serve the same archive at once.
+        server = stack.enter_context(LocalSDC(archive, db=scratch / "index.sqlite3"))
         os.environ["IMAP_DATA_ACCESS_URL"] = server.url
         os.environ["IMAP_DATA_DIR"] = str(data_dir)
         for secret in ("IMAP_API_KEY", "IMAP_ACCESS_TOKEN"):
@@ -331,6 +332,7 @@ def _port_free(host: str, port: int) -> bool:
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Voila (tornado) will
         try:
             sock.bind((host, port))
         except OSError:
@@ -338,24 +340,22 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _wait_for_page(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    """Poll ``url`` until it answers 200; fail early if the app process dies."""
+def _wait_for_port(host: str, port: int, proc: subprocess.Popen, timeout: float) -> None:
+    """Wait until the app listens on ``host:port``; fail early if its process dies.
+
+    A plain TCP connection, not a page request: with Voilà every page request starts a kernel and runs the app.
+    """
+    import socket
+
     deadline = time.monotonic() + timeout
-    last = "no answer yet"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the Explorer app (Voilà) exited with code {proc.returncode} before serving {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                if resp.status == 200:
-                    return
-                last = f"HTTP {resp.status}"
-        except urllib.error.HTTPError as err:
-            last = f"HTTP {err.code}"
-        except (urllib.error.URLError, OSError) as err:
-            last = str(getattr(err, "reason", err))
-        time.sleep(0.3)
-    raise RuntimeError(f"the Explorer app did not answer at {url} within {timeout:.0f} s ({last})")
+            raise RuntimeError(f"the Explorer app (Voila) exited with code {proc.returncode} before listening on "
+                               f"{host}:{port}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the Explorer app did not listen on {host}:{port} within {timeout:.0f} s")
 
 
 def _stop_process(proc: subprocess.Popen) -> None:
@@ -422,7 +422,8 @@ def run_demo(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         archive = ensure_archive(args.archive)
-        with LocalSDC(archive) as server, tempfile.TemporaryDirectory(prefix="imap-explorer-demo-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="imap-explorer-demo-") as scratch, \
+                LocalSDC(archive, db=Path(scratch) / "index.sqlite3") as server:
             return _serve_app(notebook, server.url, archive, Path(scratch), host, port, args.no_browser)
     except (KeyboardInterrupt, _Stop):
         print("Stopped.", flush=True)
@@ -451,7 +452,7 @@ def _serve_app(notebook: Path, api_url: str, archive: Path, scratch: Path, host:
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             try:
-                _wait_for_page(url, proc, _APP_READY_TIMEOUT)
+                _wait_for_port(host, port, proc, _APP_READY_TIMEOUT)
             except RuntimeError as err:
                 print(f"imap-explorer demo: error: {err}\n{_tail(log)}", file=sys.stderr)
                 return 1
