@@ -390,3 +390,17 @@ def test_query_reads_textual_booleans_without_inverting_them(sdc):
     frame = query(instrument="mag")
     assert frame["released"].dtype == bool
     assert frame["released"].tolist() == [True, False]  # sorted by file_path: the 20251107 file first
+
+
+def test_query_ancillary_json_and_table(sdc):
+    sdc.expect_request("/query").respond_with_json(ANCILLARY)
+    frame = query(table="ancillary", instrument="mag")
+    assert json.loads(to_json(frame)) == sorted(ANCILLARY, key=lambda r: r["file_path"])
+    lines = format_table(frame, "ancillary").splitlines()
+    assert lines[0] == "Found [3] matching files in ancillary table"
+    assert [c.strip() for c in lines[2].strip("|").split("|")] == [
+        "Instrument", "Descriptor", "Start Date", "End Date", "Ingestion Date", "Version", "Filename"]
+    assert [c.strip() for c in lines[4].strip("|").split("|")] == [
+        "mag", "l1b-cal", "20250101", "20251231", "20250202 03:04:05", "v002",
+        "imap_mag_l1b-cal_20250101_20251231_v002.cdf"]
+    assert [c.strip() for c in lines[5].strip("|").split("|")][3] == ""  # a null end date prints empty
