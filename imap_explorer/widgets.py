@@ -459,7 +459,8 @@ class Explorer(widgets.VBox):
 
     Construction does no network request. The instrument's catalog is queried when the Explorer is displayed
     or on the first interaction (see the module docstring). Errors appear in the widget's error box and in
-    :attr:`error`.
+    :attr:`error`. The buttons have method twins for scripts: :meth:`refresh`, :meth:`search`,
+    :meth:`download`, :meth:`load`, :meth:`quicklook`; :meth:`wait` joins the background task.
 
     Parameters
     ----------
@@ -476,6 +477,8 @@ class Explorer(widgets.VBox):
         the newest major version (the SDC's default answer).
     url : str, optional
         SDC base URL used by every call of this Explorer (default: ``IMAP_DATA_ACCESS_URL`` or the real SDC).
+        Applied with :func:`~imap_explorer.set_options` around each call; those options are process-wide, so
+        other code running while a background task runs sees them too.
     data_dir : path-like, optional
         Local archive root (default: ``IMAP_DATA_DIR`` or ``./data``).
     background : bool, default True

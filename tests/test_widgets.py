@@ -102,6 +102,20 @@ def test_explorer_construction_does_not_query(httpserver):
     explorer._repr_mimebundle_()  # cached: no second query
     assert len(httpserver.log) == 1
 
+    # Refresh asks again, and the pickers follow the new answer.
+    record = {"extension": "cdf", "file_path": "imap/mag/l1b/2026/01/imap_mag_l1b_norm-mago_20260120_v001.0001.cdf",
+              "instrument": "mag", "data_level": "l1b", "descriptor": "norm-mago", "start_date": "20260120",
+              "repointing": None, "major_version": 1, "minor_version": 1, "ingestion_date": "20260121 01:02:03",
+              "cr": None, "crid": None, "released": True, "version": "v001.0001"}
+    httpserver.clear_all_handlers()
+    httpserver.expect_request("/query").respond_with_json([record])
+    explorer._refresh.click()
+    assert explorer.error == ""
+    assert len(httpserver.log) == 2
+    assert _option_values(explorer._data_level) == ["l1b"]
+    assert (explorer.data_level, explorer.descriptor) == ("l1b", "norm-mago")
+    assert "from 2026-01-20 to 2026-01-20" in explorer._status.value
+
 
 def test_explorer_traits_link_both_ways():
     explorer = Explorer(url="http://127.0.0.1:9", background=False, start_date="20260120")
