@@ -151,7 +151,6 @@ def _subprocess_env(**extra: str) -> dict[str, str]:
 
 def test_cli_runs_as_a_real_subprocess(httpserver, url, tmp_path):
     httpserver.expect_request("/query").respond_with_json(RECORDS)
-    httpserver.expect_request("/broken").respond_with_data("")
     done = subprocess.run([sys.executable, "-m", "imap_explorer", "query", "--instrument", "mag"],
                           capture_output=True, text=True, timeout=60,
                           env=_subprocess_env(IMAP_DATA_ACCESS_URL=url, IMAP_DATA_DIR=str(tmp_path)))
