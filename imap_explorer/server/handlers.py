@@ -98,8 +98,7 @@ VALID_PARAMETERS: dict[str, list[str]] = {
 SPICE_QUERY_PARAMETERS = ["file_name", "start_time", "end_time", "type", "latest", "start_ingest_date",
                           "end_ingest_date"]
 _INT_COLUMNS = {"repointing", "major_version", "minor_version", "cr"}
-_BOOLEAN_TEXT = {"true": 1, "t": 1, "1": 1, "yes": 1, "y": 1, "on": 1,
-                 "false": 0, "f": 0, "0": 0, "no": 0, "n": 0, "off": 0}
+_BOOLEAN_TEXT = {"true": 1, "t": 1, "1": 1, "yes": 1, "on": 1, "false": 0, "f": 0, "0": 0, "no": 0, "off": 0}
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 

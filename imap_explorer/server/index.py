@@ -237,24 +237,38 @@ class Index:
 
     # ------------------------------------------------------------------ files
     def _walk(self) -> Iterator[tuple[str, os.stat_result]]:
-        root_real = os.path.realpath(self.root)
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
+        """Yield (storage key, stat) of every regular file below the root, hidden names excepted.
+
+        Directory symlinks are not followed; a file symlink is kept only if it resolves inside the root.
+        """
+        root_real = str(self.root)
+        stack = [(root_real, "")]
+        while stack:
+            folder, prefix = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
                 if name.startswith(".") or name.endswith(".part"):
                     continue
-                full = os.path.join(dirpath, name)
-                real = os.path.realpath(full)
-                if not real.startswith(root_real + os.sep):  # a symlink leading out of the archive
-                    continue
                 try:
-                    st = os.stat(real)
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, f"{prefix}{name}/"))
+                        continue
+                    if entry.is_symlink():
+                        real = os.path.realpath(entry.path)
+                        if not real.startswith(root_real + os.sep) or not os.path.isfile(real):
+                            continue  # a symlink leading out of the archive, or to a directory
+                        st = os.stat(real)
+                    elif entry.is_file(follow_symlinks=False):
+                        st = entry.stat(follow_symlinks=False)
+                    else:
+                        continue
                 except OSError:
                     continue
-                if not os.path.isfile(real):
-                    continue
-                rel = os.path.relpath(full, self.root).replace(os.sep, "/")
-                yield rel, st
+                yield f"{prefix}{name}", st
 
     def _unreleased_names(self) -> set[str]:
         path = self.root / UNRELEASED_MANIFEST
