@@ -30,6 +30,8 @@ APP = REPO / "imap_explorer" / "app" / "explorer.ipynb"
 ARTIFACTS = REPO / "test-artifacts"
 #: Generous: a kernel can be slow to start on a loaded 2-core machine. A broken app still fails (it never shows).
 SLOW = 120_000  # ms
+#: How Voila's page shows a cell's error output.
+CELL_ERROR = "[data-mime-type='application/vnd.jupyter.stderr']"
 
 pytestmark = [
     pytest.mark.browser,
@@ -67,7 +69,7 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 @contextlib.contextmanager
-def voila_app(api_url: str, data_dir: Path, scratch: Path):
+def voila_app(api_url: str, data_dir: Path, scratch: Path, notebook: Path = APP):
     """Run Voilà on the app notebook; yield ``(url, log_path)``; stop it (and its kernel) afterwards."""
     port = _free_port()
     log = scratch / "voila.log"
@@ -75,7 +77,7 @@ def voila_app(api_url: str, data_dir: Path, scratch: Path):
     env.update(_private_jupyter(scratch / "jupyter"))
     env.update(IMAP_DATA_ACCESS_URL=api_url, IMAP_DATA_DIR=str(data_dir),
                MPLBACKEND="module://matplotlib_inline.backend_inline", PYTHONUNBUFFERED="1")
-    cmd = [sys.executable, "-m", "voila", str(APP), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
            "--Voila.port_retries=0", "--show_tracebacks=True"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, env=env, cwd=scratch, stdout=out, stderr=subprocess.STDOUT,
@@ -126,8 +128,11 @@ def drive_explorer(url: str, screenshot: Path) -> dict:
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             try:
                 page.goto(url, wait_until="commit", timeout=SLOW)
-                explorer = page.locator(".ie-explorer")
-                expect(explorer).to_be_visible(timeout=SLOW)
+                # The Explorer, or the error output of a cell that failed (Voila shows tracebacks).
+                first = page.locator(f".ie-explorer, {CELL_ERROR}").first
+                expect(first).to_be_visible(timeout=SLOW)
+                if page.locator(CELL_ERROR).count():
+                    raise AssertionError(f"the app notebook failed: {page.locator(CELL_ERROR).first.inner_text()}")
                 # The catalog query runs when the Explorer is displayed: wait for the archive's descriptors.
                 expect(page.locator(".ie-descriptor select option", has_text="norm-gse")).to_have_count(1,
                                                                                                      timeout=SLOW)
