@@ -136,6 +136,7 @@ def hostile_storage_requests(sdc) -> list[tuple[str, bytes, int]]:
         ("storage other bucket", line(f"/other/{KEY}?{sig}"), 404),
         ("storage DELETE", line(f"{good.path}?{sig}", b"DELETE"), 405),
         ("storage PUT with GET signature", line(f"{good.path}?{sig}", b"PUT", b"Content-Length: 1\r\n") + b"x", 403),
+        ("storage PUT huge unsigned", line(f"/{BUCKET}/{KEY}", b"PUT", b"Content-Length: 100000000\r\n"), 403),
         ("storage no path", line("/"), 404),
         ("storage huge", line(f"/{BUCKET}/" + "a" * 9000), 414),
     ]

@@ -127,8 +127,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         target = self.path
         if not target.startswith("/"):
-            self._send(Response(400, {"Content-Type": "text/plain"}, b"Bad Request"), "-")
             self.close_connection = True
+            self._send(Response(400, {"Content-Type": "text/plain"}, b"Bad Request"), "-")
             return
         path, sep, query = target.partition("?")
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -142,12 +142,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
             log.exception("unhandled error for %s %s", self.command, path[:200])
             resp = Response(500, {"Content-Type": "application/json"}, GATEWAY_SERVER_ERROR)
         if body is not None and not isinstance(body, _Drained):
-            try:  # leave the connection clean for the next request
-                while body.read(CHUNK):
-                    pass
-            except (ValueError, OSError):
-                self.close_connection = True
+            if resp.status >= 400 and (length is None or length > MAX_DISCARD_BODY):
+                self.close_connection = True  # refused: do not read a large body just to discard it
+            else:
+                self._drain(body)
         self._send(resp, resp.principal)
+
+    def _drain(self, body: Any) -> None:
+        try:  # leave the connection clean for the next request
+            while body.read(CHUNK):
+                pass
+        except (ValueError, OSError):
+            self.close_connection = True
 
     def _body(self, headers: dict[str, str]) -> tuple[Any, int | None]:
         if headers.get("transfer-encoding", "").lower() == "chunked":
@@ -160,8 +166,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if length < 0:
                 raise ValueError(raw)
         except ValueError:
-            self._send(Response(400, {"Content-Type": "text/plain"}, b"Bad Content-Length"), "-")
             self.close_connection = True
+            self._send(Response(400, {"Content-Type": "text/plain"}, b"Bad Content-Length"), "-")
             return False, None
         if self.server.role == "api":
             if length > MAX_DISCARD_BODY:
