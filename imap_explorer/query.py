@@ -505,25 +505,35 @@ def query(
 
 
 # --------------------------------------------------------------------------- output for humans and tools
-def _api_value(value: Any, column: str) -> Any:
-    if value is None or value is pd.NaT or (not isinstance(value, (str, list, dict)) and pd.isna(value)):
+def _api_value(value: Any) -> Any:
+    """One cell of an object column as a JSON value (NA -> None, numpy scalars -> Python)."""
+    if isinstance(value, (str, list, dict, bool, int)) or value is None:
+        return value
+    if pd.isna(value):
         return None
     if isinstance(value, (pd.Timestamp, dt.datetime, np.datetime64)):
-        stamp = pd.Timestamp(value)
-        return stamp.strftime(_API_DATE if column in ("start_date", "end_date") else _API_DATETIME)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    return value
+        return pd.Timestamp(value).strftime(_API_DATETIME)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _api_column(values: pd.Series, column: str) -> list[Any]:
+    """A column as JSON values: dates back to the API's strings, NA to None (vectorized where possible)."""
+    missing = values.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        text = values.dt.strftime(_API_DATE if column in ("start_date", "end_date") else _API_DATETIME)
+        out = text.astype(object).tolist()
+    elif isinstance(values.dtype, pd.api.extensions.ExtensionDtype) or values.dtype.kind in "biuf":
+        out = values.astype(object).tolist()  # numpy/extension scalars -> Python int/bool/float
+    else:
+        return [v if type(v) is str else _api_value(v) for v in values.tolist()]
+    return [None if m else v for v, m in zip(out, missing)]
 
 
 def api_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Return the frame's rows as the API's JSON records (dates back to the API's strings)."""
-    columns = list(frame.columns)
-    return [{c: _api_value(v, c) for c, v in zip(columns, row)} for row in frame.itertuples(index=False)]
+    columns = [str(c) for c in frame.columns]
+    data = [_api_column(frame.iloc[:, i], c) for i, c in enumerate(columns)]
+    return [dict(zip(columns, row)) for row in zip(*data)]
 
 
 def to_json(frame: pd.DataFrame) -> str:
