@@ -683,7 +683,8 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
     # constrained layout gives every stacked panel the same width and the time axes stay aligned
     cax = ax.inset_axes((1.01, 0.0, 0.018, 1.0))
     cax.set_label("<colorbar>")
-    ax.figure.colorbar(mesh, cax=cax, label=_wrap(label))
+    colorbar = ax.figure.colorbar(mesh, cax=cax)
+    colorbar.set_label(_wrap(label, 30), fontsize="small")
 
 
 def _colormap(name: str):

@@ -604,3 +604,115 @@ def test_quicklook_real_swe_l1a_and_l1b_plot():
     l1b = load_cdf(REAL / "imap/swe/l1b/2024/05/imap_swe_l1b_sci_20240510_v002.cdf")
     fig = ql.quicklook(l1b)
     assert fig.axes[0].get_ylabel() == "Energy (nominal) [eV]"
+
+
+# --------------------------------------------------------------------------- synthetic products, files, CLI
+def synthetic_file(root, name):
+    from imap_explorer.filenames import sdc_key
+
+    path = root / sdc_key(name)
+    assert path.is_file(), path
+    return path
+
+
+def test_quicklook_synthetic_overview_of_mag_swe_l2_and_l3(synthetic_archive):
+    mag = load_cdf(synthetic_file(synthetic_archive, "imap_mag_l2_norm-gse_20260120_v002.0001.cdf"))
+    swe = load_cdf(synthetic_file(synthetic_archive, "imap_swe_l2_sci_20260120_v001.0001.cdf"))
+    l3 = load_cdf(synthetic_file(synthetic_archive, "imap_swe_l3_sci_20260120_v001.0001.cdf"))
+    fig = ql.quicklook([mag, swe, l3], time_range=("2026-01-20T10:00", "2026-01-20T14:00"))
+    panels = fig.axes
+    assert [a.get_ylabel() for a in panels[:2]] == ["|B| [nT]", "B GSE [nT]"]
+    assert panels[2].get_ylabel() == "Energy [eV]"
+    assert panels[3].get_ylabel().startswith("Pitch angle")
+    assert [a.get_ylabel().split(" [")[0] for a in panels[4:]] == ["Density", "Speed", "Temperature"]
+    title = fig.get_suptitle()
+    assert title.startswith("imap_mag_l2_norm-gse v002.0001 | imap_swe_l2_sci v001.0001 | imap_swe_l3_sci v001.0001")
+    assert title.endswith("2026-01-20 10:00:00 to 2026-01-20 14:00:00 UTC")
+    # the repointing fill of the synthetic MAG day is a gap in the components
+    assert np.isnan(panels[1].get_lines()[0].full_y).any()
+    window = mag.sel(epoch=slice("2026-01-20T10:00", "2026-01-20T14:00"))
+    flagged = bool((window.quality_flags.values != 0).any())
+    assert any(c.get_label() == "quality_flags ≠ 0" for c in panels[1].collections) == flagged
+    full_day = ql.quicklook(mag)  # the synthetic day has a few hundred flagged rows somewhere
+    assert any(c.get_label() == "quality_flags ≠ 0" for c in full_day.axes[1].collections)
+    image = render(fig)
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 100
+
+
+def test_quicklook_synthetic_burst_rtn_and_l1c(synthetic_archive):
+    burst = load_cdf(synthetic_file(synthetic_archive, "imap_mag_l2_burst-rtn_20260120_v001.0001.cdf"))
+    fig = ql.quicklook(burst)
+    assert legend_texts(fig.axes[1])[:3] == ["B_R", "B_T", "B_N"]
+    assert fig.axes[1].get_lines()[0].full_y.size == burst.sizes["epoch"]
+    l1c = load_cdf(synthetic_file(synthetic_archive, "imap_mag_l1c_norm-mago_20260120_v001.0001.cdf"))
+    fig = ql.quicklook(l1c)
+    assert legend_texts(fig.axes[1])[:3] == ["B_x MAGo", "B_y MAGo", "B_z MAGo"]
+    render(fig)
+
+
+def test_quicklook_loads_file_lists_one_dataset_per_product(synthetic_archive):
+    files = [synthetic_file(synthetic_archive, name) for name in
+             ("imap_mag_l2_norm-rtn_20260120_v001.0001.cdf", "imap_swe_l2_sci_20260120_v001.0001.cdf",
+              "imap_mag_l2_norm-rtn_20260121_v001.0001.cdf")]
+    fig = ql.quicklook([str(f) for f in files], time_range=("2026-01-20T11:00", "2026-01-21T01:00"))
+    assert [a.get_ylabel() for a in fig.axes] == ["|B| [nT]", "B RTN [nT]", "Energy [eV]"]
+    assert "imap_mag_l2_norm-rtn v001.0001 | imap_swe_l2_sci v001.0001" in fig.get_suptitle()
+    # both MAG days are in the one MAG dataset: data after midnight is drawn
+    t_last = fig.axes[0].get_lines()[0].full_t[-1]
+    assert t_last >= np.datetime64("2026-01-21T00:59", "ns").astype(np.int64)
+
+
+def test_accessor_quicklook_delegates(synthetic_archive):
+    ds = load_cdf(synthetic_file(synthetic_archive, "imap_swe_l2_sci_20260120_v001.0001.cdf"))
+    fig = ds.imap.quicklook(variables=["phase_space_density"])
+    assert colorbar_of(fig.axes[0]).get_ylabel().startswith("Phase Space Density")
+
+
+def test_newest_per_day_keeps_the_highest_version():
+    frame = pd.DataFrame({
+        "file_path": ["a1", "a2", "a3", "b1"], "instrument": "mag", "data_level": "l2", "descriptor": "norm-gse",
+        "start_date": ["20260120"] * 3 + ["20260121"], "repointing": None,
+        "major_version": [1, 1, 2, 1], "minor_version": [1, 2, 1, 1],
+    })
+    assert ql._newest_per_day(frame)["file_path"].tolist() == ["a3", "b1"]
+
+
+@pytest.fixture(scope="module")
+def local_sdc(synthetic_archive):
+    server = pytest.importorskip("imap_explorer.server")
+    with server.LocalSDC(synthetic_archive) as sdc:
+        yield sdc
+
+
+def test_cli_quicklook_end_to_end(local_sdc, tmp_path, capsys):
+    from imap_explorer.cli import main
+
+    out = tmp_path / "plots" / "mag.png"
+    code = main(["--url", local_sdc.url, "quicklook", "--instrument", "mag", "--data-level", "l2",
+                 "--descriptor", "norm-gse", "--start-date", "20260120", "--end-date", "20260120", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.strip() == f"Saved quick-look plot to {out.resolve()}"
+    image = plt.imread(out)
+    assert image.shape[1] == 1200  # 10 in at 120 dpi
+    assert len(np.unique((image[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50
+    # downloaded into the data directory in the SDC layout, newest version of the day only
+    downloaded = sorted(p.name for p in (tmp_path / "data").rglob("*.cdf"))
+    assert downloaded == ["imap_mag_l2_norm-gse_20260120_v002.0001.cdf"]
+
+
+def test_cli_quicklook_stacks_products_and_reports_no_match(local_sdc, tmp_path, capsys):
+    from imap_explorer.cli import main
+
+    out = tmp_path / "swe.png"
+    assert main(["--url", local_sdc.url, "quicklook", "--instrument", "swe", "--data-level", "l2",
+                 "--start-date", "20260121", "--variables", "flux", "flux:inst_el", "-o", str(out)]) == 0
+    assert out.is_file()
+    capsys.readouterr()
+    code = main(["--url", local_sdc.url, "quicklook", "--instrument", "mag", "--data-level", "l2",
+                 "--descriptor", "norm-gse", "--start-date", "20300101", "-o", str(tmp_path / "none.png")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "No science CDF file matches" in err
+    assert "start_date='20300101'" in err
+    assert not (tmp_path / "none.png").exists()
