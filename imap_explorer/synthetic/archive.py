@@ -116,7 +116,9 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
             if frame == "dsrf" and k == special:
                 written.append(write_mag_l2_legacy(root, day, frame, model=model))
                 continue
-            plan = VERSION_PLAN.get((descriptor, "day0" if k == 0 else "special" if k == special else ""), None)
+            tags = {"day0"} if k == 0 else set()
+            tags |= {"special"} if k == special else set()
+            plan = next((VERSION_PLAN[(descriptor, t)] for t in sorted(tags) if (descriptor, t) in VERSION_PLAN), None)
             for version in plan or ["v001.0001"]:
                 offset = VERSION_OFFSETS.get(version) if plan else None
                 written.append(write_mag_l2(root, day, descriptor, model=model, version=version, offset=offset,

@@ -192,8 +192,9 @@ class SolarWind:
 
         Returns a dict of arrays: ``density`` (cm^-3, total electrons), ``speed`` (km/s), ``t_core`` (eV),
         ``anisotropy`` (T_par / T_perp of the core), ``halo_fraction``, ``t_halo`` (eV), ``kappa``,
-        ``strahl_fraction``, ``strahl_width`` (deg FWHM), ``bidirectional`` (0..1), ``b_magnitude`` (nT,
-        the large-scale value before fluctuations), ``dbb`` (dB/B of the transverse fluctuations).
+        ``superhalo`` (PSD at 1 keV of the E^-3.5 superhalo, s^3/cm^6), ``strahl_fraction``, ``t_strahl`` (eV),
+        ``strahl_width`` (deg FWHM), ``bidirectional`` (0..1), ``b_magnitude`` (nT, the large-scale value before
+        fluctuations), ``dbb`` (dB/B of the transverse fluctuations).
         """
         s = self.seconds(times)
         r = self._regions(s)
@@ -213,10 +214,12 @@ class SolarWind:
             "speed": speed,
             "t_core": t_core,
             "anisotropy": 1.15 * quiet + 1.0 * sheath + 1.3 * cloud + 1.1 * rec,
-            "halo_fraction": 0.045 * quiet + 0.03 * sheath + 0.06 * cloud + 0.04 * rec,
-            "t_halo": 45.0 * quiet + 60.0 * sheath + 40.0 * cloud + 50.0 * rec,
-            "kappa": 5.0 * quiet + 5.5 * sheath + 4.5 * cloud + 5.0 * rec,
-            "strahl_fraction": 0.008 * quiet + 0.003 * sheath + 0.015 * cloud + 0.006 * rec,
+            "halo_fraction": 0.06 * quiet + 0.04 * sheath + 0.08 * cloud + 0.05 * rec,
+            "t_halo": 35.0 * quiet + 45.0 * sheath + 30.0 * cloud + 38.0 * rec,
+            "kappa": 8.0 * quiet + 7.0 * sheath + 8.0 * cloud + 8.0 * rec,
+            "superhalo": 3e-33 * quiet + 8e-33 * sheath + 2e-33 * cloud + 4e-33 * rec,
+            "strahl_fraction": 0.005 * quiet + 0.002 * sheath + 0.008 * cloud + 0.004 * rec,
+            "t_strahl": 80.0 * quiet + 90.0 * sheath + 90.0 * cloud + 85.0 * rec,
             "strahl_width": 30.0 * quiet + 80.0 * sheath + 25.0 * cloud + 40.0 * rec,
             "bidirectional": cloud,
             "b_magnitude": b,
@@ -275,7 +278,7 @@ class SolarWind:
         """Start and end (seconds since start) of the repointing manoeuvre of day number ``day`` (~3.5 min)."""
         rng = np.random.default_rng([self.seed, 7, day + 100_000])
         t0 = day * DAY + 10 * 3600.0 + float(rng.integers(0, 40)) * 0.5
-        return t0, t0 + 210.0 + float(rng.integers(0, 30)) * 0.5
+        return t0, t0 + 200.0 + float(rng.integers(0, 40)) * 0.5
 
     def pointing_index(self, s: np.ndarray) -> np.ndarray:
         """Number of the pointing (increments at each daily repointing)."""
@@ -355,9 +358,13 @@ def electron_psd(plasma: dict[str, np.ndarray], energy, cos_pitch, cos_strahl) -
     -----
     * Core: bi-Maxwellian, ``n_c = n (1 - halo - strahl)``, ``T_par / T_perp = anisotropy``.
     * Halo: isotropic kappa distribution ``n_h = halo_fraction n``, temperature ``t_halo``.
-    * Strahl: a Maxwellian energy shape (T = 1.3 t_halo) times a Gaussian beam of ``strahl_width`` FWHM around the
-      anti-sunward field direction (both directions, weighted by ``bidirectional``, in a magnetic cloud).
+    * Strahl: a Maxwellian energy shape (T = ``t_strahl``, ~80 eV) times a Gaussian beam of ``strahl_width`` FWHM
+      around the anti-sunward field direction (both directions, weighted by ``bidirectional``, in a magnetic cloud).
+    * Superhalo: an E^-3.5 power law above ~600 eV (stronger behind the shock).
     * Photo-electrons: a cold (0.9 eV) component below ~6 eV, as the spacecraft adds at the lowest steps.
+
+    The parameters follow the flight SWE L2 spectrum (``products.md`` §4.5) rather than textbook halo values
+    (a kappa = 5, 60 eV halo gives ~20x the flight PSD at 1 keV).
     """
     from math import gamma
 
@@ -386,8 +393,9 @@ def electron_psd(plasma: dict[str, np.ndarray], energy, cos_pitch, cos_strahl) -
     back = np.exp(-0.5 * ((np.pi - ang) / sigma) ** 2)
     bi = plasma["bidirectional"]
     shape = (beam + bi * back) / (1 + bi)
-    t_s = 1.3 * t_h
+    t_s = plasma["t_strahl"]
     strahl = n_s * _maxwell_norm(t_s) * np.exp(-e / t_s) * (2.0 / (sigma**2)) * shape * (e > 40.0) * np.clip(
         (e - 40.0) / 60.0, 0, 1)
+    superhalo = plasma["superhalo"] * (e / 1000.0) ** -3.5 * (1 - np.exp(-((e / 600.0) ** 3)))
     photo = 2.3e-24 * np.exp(-(e - 2.66) / 0.9)
-    return core + halo + strahl + photo
+    return core + halo + strahl + superhalo + photo

@@ -38,7 +38,7 @@ __all__ = [
 VOLTAGES = ["0.56", "0.78", "1.08", "1.51", "2.1", "2.92", "4.06", "5.64", "7.85", "10.92", "15.19", "21.13", "29.39",
             "40.88", "56.87", "79.1", "110.03", "153.05", "212.89", "296.14", "411.93", "572.99", "797.03", "1108.66"]
 #: Energy of each ESA step (eV) = voltage x 4.75.
-ENERGY = np.round(np.array([float(v) for v in VOLTAGES]) * 4.75, 6)
+ENERGY = np.array([float(v) for v in VOLTAGES]) * 4.75
 INST_EL = np.array([-63, -42, -21, 0, 21, 42, 63], dtype=np.int64)
 INST_AZ = np.arange(6.0, 360.0, 12.0, dtype=np.float32)
 GEOMETRIC_FACTORS = np.array([424.4e-6, 564.5e-6, 763.8e-6, 916.9e-6, 792.0e-6, 667.7e-6, 425.2e-6])
@@ -110,7 +110,7 @@ def simulate(model: SolarWind, times: np.ndarray, *, fill_records=(), seed_tag: 
     times = np.asarray(times, dtype="datetime64[ns]")
     r = times.size
     s = model.seconds(times)
-    rng = np.random.default_rng([model.seed, 6, seed_tag, int(np.floor(s[0])) if r else 0])
+    rng = np.random.default_rng([model.seed, 6, seed_tag, int(np.floor(s[0])) % 2**32 if r else 0])
     quarter = CYCLE_SECONDS / 4
     q_start_s = s[:, None] + (np.arange(4) - 2) * quarter                     # (R, 4)
     # measurement m (0..179) of quarter q: energy = 6 q + m % 6, spin sector = m // 6
@@ -297,8 +297,7 @@ def _acq_common(rec: SweRecords) -> dict[str, xr.DataArray]:
             "of each science measurement.\n"}),
         "acq_duration": xr.DataArray(rec.acq_duration, dims=dims3, attrs={
             **_step_sector_attrs("Acquisition duration", "Acquisition Duration", "microseconds", "I10", _TIME_KEY,
-                                 "support_data", dtype=np.uint32, fill=4294967295, validmax=4290000000),
-            "CDF_DATA_TYPE": "CDF_UINT4"}),
+                                 "support_data", dtype=np.uint32, fill=4294967295, validmax=4290000000)}),
     }
 
 
