@@ -695,3 +695,9 @@ def test_access_log_redacts_storage_signatures(sdc, caplog):
             time.sleep(0.01)
     assert "X-Amz-Signature=REDACTED" in caplog.text
     assert signature not in caplog.text
+
+
+def test_localsdc_busy_port_error_names_the_option(tmp_path, sdc):
+    port = int(urlsplit(sdc.url).port)
+    with pytest.raises(OSError, match=r"Cannot serve the api on 127\.0\.0\.1:\d+: .*Choose another port"):
+        LocalSDC(tmp_path, port=port, db=":memory:").start()

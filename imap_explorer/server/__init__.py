@@ -57,6 +57,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _bind(host: str, port: int, app, role: str, option: str) -> HTTPService:
+    try:
+        return HTTPService(host, port, app, role)
+    except OSError as err:
+        msg = (f"Cannot serve the {role} on {host}:{port}: {err.strerror or err}. Choose another {option} "
+               "(0 picks a free one).")
+        raise OSError(err.errno, msg) from err
+
+
 class LocalSDC:
     """A local SDC API over an archive root, running in background threads.
 
@@ -126,9 +135,9 @@ class LocalSDC:
             return self
         self.index.scan()
         storage_host = "127.0.0.1" if _is_loopback(self.host) else self.host
-        storage = HTTPService(storage_host, self._ports[1], self._storage_app, "storage")
+        storage = _bind(storage_host, self._ports[1], self._storage_app, "storage", "storage_port")
         try:
-            api = HTTPService(self.host, self._ports[0], self._api_app, "api")
+            api = _bind(self.host, self._ports[0], self._api_app, "api", "port")
         except OSError:
             storage.stop()
             raise
