@@ -31,7 +31,7 @@ from imap_explorer.exceptions import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from imap_explorer import server, synthetic
-    from imap_explorer.cdf import get_data, load
+    from imap_explorer.cdf import InvalidFileWarning, get_data, load
     from imap_explorer.plot import quicklook
     from imap_explorer.query import query
     from imap_explorer.transfer import download, upload
@@ -44,6 +44,7 @@ __all__ = [
     "FileAlreadyExistsError",
     "ImapExplorerError",
     "InvalidFileError",
+    "InvalidFileWarning",
     "UploadError",
     "download",
     "get_data",
@@ -66,6 +67,7 @@ _LAZY = {
     "download": "imap_explorer.transfer",
     "upload": "imap_explorer.transfer",
     "load": "imap_explorer.cdf",
+    "InvalidFileWarning": "imap_explorer.cdf",
     "get_data": "imap_explorer.cdf",
     "quicklook": "imap_explorer.plot",
     "Explorer": "imap_explorer.widgets",
