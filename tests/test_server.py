@@ -590,7 +590,8 @@ def test_access_log_masks_api_keys(sdc, caplog):
     assert "imap…(24 chars)" in text
 
 
-def test_serve_cli_prints_urls_and_stops_on_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_serve_cli_prints_urls_and_stops_on_ctrl_c(tmp_path, stop_signal):
     write_sample_archive(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "imap_explorer", "serve", "--archive", str(tmp_path),
                              "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -603,7 +604,7 @@ def test_serve_cli_prints_urls_and_stops_on_ctrl_c(tmp_path):
         url = next(line for line in lines if "API:" in line).split("API:")[1].strip()
         assert url.startswith("http://127.0.0.1:")
         assert requests.get(url + "/query?instrument=mag", timeout=10).status_code == 200
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_signal)
         out, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:

@@ -21,6 +21,7 @@ import argparse
 import ipaddress
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -234,7 +235,7 @@ class LocalSDC:
 
 def serve(archive: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, storage_port: int = 0,
           *, stop_event: threading.Event | None = None) -> None:
-    """Serve an archive until Ctrl-C (blocking); used by ``imap-explorer serve``.
+    """Serve an archive until Ctrl-C or SIGTERM (blocking); used by ``imap-explorer serve``.
 
     Parameters
     ----------
@@ -257,6 +258,9 @@ def serve(archive: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
     log.setLevel(logging.INFO)
     sdc = LocalSDC(archive, host=host, port=port, storage_port=storage_port)
     stop = stop_event or threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # SIGTERM stops as cleanly as Ctrl-C
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         sdc.start()
         print(f"LocalSDC: serving {sdc.root} ({sdc.index.count()} files)", flush=True)
@@ -282,6 +286,8 @@ def serve(archive: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
     except KeyboardInterrupt:
         pass
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         sdc.close()
         print("LocalSDC: stopped", flush=True)
 
