@@ -325,6 +325,12 @@ class Index:
                          f"VALUES ({', '.join('?' * len(COLUMNS))})", [row[c] for c in COLUMNS])
         return row
 
+    def set_etag(self, file_path: str, etag: str, size: int, mtime_ns: int) -> None:
+        """Remember the ETag of an object (only if it has not changed since it was computed)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE files SET etag=? WHERE file_path=? AND size=? AND mtime_ns=?",
+                         (etag, file_path, size, mtime_ns))
+
     def get(self, file_path: str) -> dict[str, Any] | None:
         """Return the row of one storage key, or None."""
         rows = self.execute("SELECT * FROM files WHERE file_path=?", (file_path,))

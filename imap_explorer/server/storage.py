@@ -40,6 +40,9 @@ UPLOAD_EXPIRES = 3600
 REGION = "us-west-2"
 #: Streaming chunk size.
 CHUNK = 1024 * 1024
+#: Files up to this size get the MD5 of their content as ETag (computed once, kept in the index); larger
+#: ones get a multipart-style ``<hash>-1`` tag, which clients know is not a content MD5.
+ETAG_MD5_MAX_BYTES = 64 * 1024**2
 #: Largest accepted PUT body (S3's single-PUT limit).
 MAX_UPLOAD_BYTES = 5 * 1024**3
 
@@ -162,8 +165,10 @@ def handle_storage(state: State, req: Request) -> Response:
     if row is None or path is None:
         return _xml_error(404, "NoSuchKey", "The specified key does not exist.", req.path)
     st = path.stat()
-    etag = row.get("etag") or hashlib.md5(f"{target.key}:{st.st_size}:{st.st_mtime_ns}".encode(),
-                                          usedforsecurity=False).hexdigest()
+    etag = row.get("etag") if (row.get("size"), row.get("mtime_ns")) == (st.st_size, st.st_mtime_ns) else None
+    if not etag:
+        etag = _etag_of(path, st)
+        state.index.set_etag(target.key, etag, st.st_size, st.st_mtime_ns)
     headers = {
         "Content-Type": "binary/octet-stream",
         "Content-Length": str(st.st_size),
@@ -172,6 +177,18 @@ def handle_storage(state: State, req: Request) -> Response:
         "Accept-Ranges": "none",
     }
     return Response(200, headers, b"", file=path, length=st.st_size)
+
+
+def _etag_of(path: Path, st: os.stat_result) -> str:
+    """S3-style ETag: the MD5 of the content, or for large files a multipart-style ``<md5>-1`` of the stat."""
+    if st.st_size > ETAG_MD5_MAX_BYTES:
+        stamp = f"{path}:{st.st_size}:{st.st_mtime_ns}".encode()
+        return hashlib.md5(stamp, usedforsecurity=False).hexdigest() + "-1"
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _put(state: State, req: Request, key: str) -> Response:
