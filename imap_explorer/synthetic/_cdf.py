@@ -48,6 +48,18 @@ def _atomic_target(path: Path) -> Iterator[Path]:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+def _fill_nans(dataset):
+    """NaN -> -1e31 in float variables: what ``xarray_to_cdf(nan_to_fillval=True)`` writes, without its slow pass."""
+    dataset = dataset.copy()
+    for name, var in {**dataset.data_vars, **dataset.coords}.items():
+        if var.dtype.kind == "f":
+            values = var.values
+            nan = np.isnan(values)
+            if nan.any():
+                dataset[name] = var.copy(data=np.where(nan, values.dtype.type(-1e31), values))
+    return dataset
+
+
 def write_dataset(dataset, path: str | os.PathLike[str], *, compression: int = 6) -> Path:
     """Write an ``xarray.Dataset`` with ``cdflib.xarray.xarray_to_cdf`` the way the SDC does (``products.md`` §9).
 
@@ -56,8 +68,10 @@ def write_dataset(dataset, path: str | os.PathLike[str], *, compression: int = 6
     from cdflib.xarray import xarray_to_cdf
 
     path = Path(path)
+    dataset = _fill_nans(dataset)
     with _atomic_target(path) as tmp, _quiet_cdflib():
-        xarray_to_cdf(dataset, str(tmp), istp=True, terminate_on_warning=False, compression=compression)
+        xarray_to_cdf(dataset, str(tmp), istp=True, terminate_on_warning=False, compression=compression,
+                      nan_to_fillval=False)
         if not tmp.is_file():  # cdflib logs (silenced) instead of raising on some failures
             msg = f"cdflib did not write {path.name}"
             raise OSError(msg)

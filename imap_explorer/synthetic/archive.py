@@ -130,6 +130,7 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
                 written.append(write_mag_l2(root, day, f"burst-{frame}", rate=BURST_RATE, hours=BURST_HOURS,
                                             model=model))
         written.extend(write_swe_day(root, day, model=model))
+        model.forget_products()
     _write_manifest(root, unreleased)
     return sorted(written)
 

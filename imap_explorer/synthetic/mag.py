@@ -245,6 +245,15 @@ def l1_times(model: SolarWind, day: np.datetime64, sensor: str) -> np.ndarray:
     return t.astype("datetime64[ns]")
 
 
+def _l1_data(model: SolarWind, day: np.datetime64, sensor: str) -> tuple[np.ndarray, np.ndarray]:
+    """Times and ``[x, y, z, range]`` vectors of one sensor's normal-mode day, shared by L1B and L1C (cached)."""
+    key = ("mag-l1", int(day.astype(np.int64)), sensor)
+    if key not in model._cache:
+        times = l1_times(model, day, sensor)
+        model._cache[key] = (times, _l1_vectors(model, times, sensor, day))
+    return model._cache[key]
+
+
 def _l1_vectors(model: SolarWind, times: np.ndarray, sensor: str, day: np.datetime64) -> np.ndarray:
     srf = model.rotate(_field_at(model, times, day), times, "srf")
     day_key = _day_number(model, day) + 100_000
@@ -280,8 +289,7 @@ def write_mag_l1(root: str | os.PathLike[str], day, data_level: str, sensor: str
         msg = f"Invalid MAG L1 product {data_level!r}/{sensor!r}. Expected l1b|l1c and mago|magi."
         raise ValueError(msg)
     day = day_start(day)
-    times = l1_times(model, day, sensor)
-    vectors = _l1_vectors(model, times, sensor, day)
+    times, vectors = _l1_data(model, day, sensor)
     n = times.size
     descriptor = f"norm-{sensor}"
     data = {"vectors": (("epoch", "direction"), vectors, A.mag_l1_vector_attrs(data_level))}

@@ -135,7 +135,7 @@ class SolarWind:
                 seg = _colored_noise(rng, n, _SEG_RATE, 1, -2.0, 1.0 / 21600.0, 1.2e-6)
             else:  # density / plasma: slow log-normal variations
                 seg = _colored_noise(rng, n, _SEG_RATE, 2, -2.0, 1.0 / 21600.0, 1.2e-6)
-            if len(self._cache) > 24:
+            if len(self._cache) > 40:
                 self._cache.clear()
             self._cache[key] = seg
         return self._cache[key]
@@ -167,6 +167,11 @@ class SolarWind:
             w = np.where(fall < 1, np.sin(0.5 * np.pi * np.clip(fall, 0, 1)), w)
             out[inside] += w[:, None] * val
         return out
+
+    def forget_products(self) -> None:
+        """Drop cached per-day product arrays (the noise segments stay cached)."""
+        for key in [k for k in self._cache if isinstance(k[0], str) and k[0].startswith("mag-")]:
+            del self._cache[key]
 
     # ------------------------------------------------------------------ large-scale structure
     def _regions(self, s: np.ndarray) -> dict[str, np.ndarray]:
