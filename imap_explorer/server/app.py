@@ -7,6 +7,7 @@ keys in the access log, and turns any unexpected exception into a 500 without st
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import socket
@@ -189,12 +190,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command == "HEAD":
             return
         try:
-            if resp.file is not None:
-                with open(resp.file, "rb") as fh:
+            if resp.file is not None:  # the resolved real path; refuse a symlink swapped in since
+                fd = os.open(resp.file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+                with os.fdopen(fd, "rb") as fh:
                     shutil.copyfileobj(fh, self.wfile, CHUNK)
             elif resp.body:
                 self.wfile.write(resp.body)
         except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except OSError as err:  # the file vanished or changed after the answer was decided
+            log.info("%s: cannot stream %s: %s", self.server.role, resp.file, err)
             self.close_connection = True
 
     def _access_log(self, resp: Response, principal: str) -> None:

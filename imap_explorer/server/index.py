@@ -35,6 +35,7 @@ __all__ = [
     "UPLOAD_RELEASED",
     "VALID_SCOPES",
     "Index",
+    "ScanReport",
     "archive_is_writable",
     "default_db_path",
     "mask_key",
