@@ -13,16 +13,14 @@ import json
 import logging
 import re
 import uuid
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from imap_explorer.filenames import VALID_DATALEVELS, VALID_INSTRUMENTS, VALID_TABLES, parse_filename
-from imap_explorer.server.index import STORED_DATE_FORMAT, UPLOAD_RELEASED, Index, mask_key
-from imap_explorer.server.storage import DOWNLOAD_EXPIRES, UPLOAD_EXPIRES, Signer
+from imap_explorer.server._types import Request, Response, State
+from imap_explorer.server.index import STORED_DATE_FORMAT, mask_key
+from imap_explorer.server.storage import DOWNLOAD_EXPIRES, UPLOAD_EXPIRES, safe_path
 
 __all__ = [
     "GATEWAY_FORBIDDEN",
@@ -53,8 +51,6 @@ PUBLIC_QUICKLOOK_DOWNLOAD = False
 PACKETS_ARCHIVE_RELEASED = False
 #: Format of ``ingestion_date`` in query records (§5.7).
 RECORD_DATE_FORMAT = "%Y%m%d %H:%M:%S"
-#: How many storage requests :attr:`State.storage_requests` remembers.
-STORAGE_LOG_SIZE = 1000
 #: Where ``GET /`` redirects to.
 LANDING_PAGE = "https://imap-mission.com"
 
@@ -103,84 +99,6 @@ _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
 # ---------------------------------------------------------------------------------------------- types
-@dataclass
-class Request:
-    """One HTTP request as the handlers see it.
-
-    ``path`` is the raw path (percent-encoded, no query); ``query`` the raw query string or None when the
-    request line had no ``?``; ``headers`` have lower-case names.
-    """
-
-    method: str
-    path: str
-    query: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: BinaryIO | None = None
-    length: int | None = None
-
-
-@dataclass
-class Response:
-    """Status, headers and body; ``file`` (with ``length``) is streamed instead of ``body``."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes = b""
-    file: Path | None = None
-    length: int | None = None
-    principal: str = "-"
-
-
-class State:
-    """What the handlers need: the index, credentials, the storage signer and the switches.
-
-    Parameters
-    ----------
-    index : Index
-    signer : Signer
-    api_keys : mapping, optional
-        ``{api_key: scope}`` accepted besides the keys stored in the index.
-    access_tokens : collection of str, optional
-        Accepted bearer tokens; None accepts any non-empty token.
-    upload_public : bool
-        Dev behaviour: ``/upload`` exists under every prefix (prod: ``/api-key`` only).
-    writable : bool
-        Whether uploads can be stored.
-    """
-
-    def __init__(self, index: Index, signer: Signer, *, api_keys: Mapping[str, str] | None = None,
-                 access_tokens: set[str] | None = None, upload_public: bool = False, writable: bool = True) -> None:
-        self.index = index
-        self.signer = signer
-        self.api_keys = dict(api_keys or {})
-        self.access_tokens = access_tokens
-        self.upload_public = upload_public
-        self.writable = writable
-        self.on_upload: Callable[[str, dict[str, Any]], None] | None = None
-        #: Recent storage requests: method, path, and the NAMES of credential headers sent (never values).
-        self.storage_requests: deque[dict[str, Any]] = deque(maxlen=STORAGE_LOG_SIZE)
-
-    def key_scope(self, key: str) -> str | None:
-        """Scope of an API key (constructor keys first, then stored keys), or None if unknown."""
-        if key in self.api_keys:
-            return self.api_keys[key]
-        return self.index.key_scope(key)
-
-    def upload_released(self, key: str) -> bool:
-        """Release flag an uploaded object gets (SDC ingestion defaults)."""
-        try:
-            kind = parse_filename(key).kind
-        except ValueError:
-            kind = "other"
-        return UPLOAD_RELEASED[kind]
-
-    def log_upload(self, key: str, row: dict[str, Any]) -> None:
-        """Note an upload (and tell a listener, if any)."""
-        log.info("uploaded %s (%d bytes, released=%s)", key, row["size"], bool(row["released"]))
-        if self.on_upload is not None:
-            self.on_upload(key, row)
-
-
 class _HandlerError(Exception):
     """A handler's error answer: status and a JSON-encoded string body."""
 
@@ -471,8 +389,6 @@ def _download(state: State, proxy: str | None, authenticated: bool) -> Response:
         key = unquote(proxy, errors="strict")
     except UnicodeDecodeError:
         return _text(404, DOWNLOAD_NOT_FOUND)
-    from imap_explorer.server.storage import safe_path
-
     row = state.index.get(key) if "\x00" not in key else None
     if row is None or safe_path(state.index.root, key) is None:
         return _text(404, DOWNLOAD_NOT_FOUND)

@@ -19,13 +19,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
-from urllib.parse import quote, unquote, urlencode
+from typing import Any, BinaryIO
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from imap_explorer.filenames import check_file_path
-
-if TYPE_CHECKING:  # pragma: no cover
-    from imap_explorer.server.handlers import Request, Response, State
+from imap_explorer.server._types import Request, Response, State
 
 __all__ = ["BUCKET", "CHUNK", "DOWNLOAD_EXPIRES", "MAX_UPLOAD_BYTES", "UPLOAD_EXPIRES", "Signer", "handle_storage",
            "safe_path"]
@@ -100,8 +98,6 @@ class Signer:
 
 
 def _xml_error(status: int, code: str, message: str, resource: str) -> Response:
-    from imap_explorer.server.handlers import Response
-
     esc = (message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
     res = resource.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{esc}</Message>'
@@ -127,8 +123,6 @@ class _Target:
 
 
 def _parse_target(req: Request) -> _Target | Response:
-    from urllib.parse import parse_qsl
-
     raw = req.path
     if not raw.startswith(f"/{BUCKET}/") or len(raw) <= len(BUCKET) + 2:
         return _xml_error(404, "NoSuchBucket", "The specified bucket does not exist", raw)
@@ -142,8 +136,6 @@ def _parse_target(req: Request) -> _Target | Response:
 
 def handle_storage(state: State, req: Request) -> Response:
     """Answer one request to the storage origin (GET, HEAD, PUT of presigned URLs)."""
-    from imap_explorer.server.handlers import Response
-
     sent = sorted(h for h in ("authorization", "x-api-key") if h in req.headers)
     state.storage_requests.append({"method": req.method, "path": req.path, "credential_headers": sent})
     if req.method not in ("GET", "HEAD", "PUT"):
@@ -192,8 +184,6 @@ def _etag_of(path: Path, st: os.stat_result) -> str:
 
 
 def _put(state: State, req: Request, key: str) -> Response:
-    from imap_explorer.server.handlers import Response
-
     if not state.writable:
         return _xml_error(403, "AccessDenied", f"This archive is read-only ({state.index.root}); uploads are "
                           "disabled. Serve a writable copy to accept uploads.", req.path)
@@ -239,7 +229,7 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def _copy_body(src: BinaryIO, dst: BinaryIO, digest: hashlib._Hash) -> int:  # type: ignore[name-defined]
+def _copy_body(src: BinaryIO, dst: BinaryIO, digest: Any) -> int:
     size = 0
     while True:
         chunk = src.read(CHUNK)
