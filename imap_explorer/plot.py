@@ -479,7 +479,7 @@ def _label(var: xr.DataArray, name: str, units: str | None = None) -> str:
 
 # --------------------------------------------------------------------------- drawing
 def _times(ds: xr.Dataset) -> np.ndarray:
-    return np.asarray(ds["epoch"].values).astype("datetime64[ns]")
+    return np.asarray(ds["epoch"].values).astype("datetime64[ns]", copy=False)
 
 
 def _legend(ax: Axes) -> None:
@@ -489,49 +489,69 @@ def _legend(ax: Axes) -> None:
                   frameon=False, borderaxespad=0.0)
 
 
-def _shade_quality(ax: Axes, t: np.ndarray, flags: np.ndarray, label: str | None) -> None:
-    from imap_explorer._decimate import ns_to_num
-
-    bad = np.nan_to_num(np.asarray(flags, dtype=np.float64), nan=0.0) != 0
+def _flag_runs(t: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end times (ns) of the runs of ``flags != 0``, merged when closer than ~1 px of the day."""
+    flags = np.asarray(flags)
+    bad = flags != 0
+    if flags.dtype.kind == "f":
+        bad &= ~np.isnan(flags)  # a NaN flag is fill, not a flag
     if not bad.any():
-        return
-    edges = np.diff(np.concatenate([[0], bad.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    change = np.flatnonzero(bad[1:] != bad[:-1]) + 1
+    bounds = np.concatenate([[0], change, [bad.size]])
+    runs = bounds[:-1][bad[bounds[:-1]]], bounds[1:][bad[bounds[:-1]]] - 1
     tn = t.view(np.int64)
-    t0, t1 = tn[starts], tn[ends]
+    t0, t1 = tn[runs[0]], tn[runs[1]]
     # merge runs closer than one pixel of the full view, so a day of flags is a handful of patches
     pixel = max((tn[-1] - tn[0]) / 800, 1)
     keep = np.concatenate([[True], (t0[1:] - t1[:-1]) > pixel])
-    s = t0[keep]
-    e = np.maximum.reduceat(t1, np.flatnonzero(keep))
-    e = np.maximum(e, s + int(pixel))  # a single flagged sample stays visible
-    x0, x1 = ns_to_num(s), ns_to_num(e)
+    start = t0[keep]
+    end = np.maximum(np.maximum.reduceat(t1, np.flatnonzero(keep)), start + int(pixel))  # one sample stays visible
+    return start, end
+
+
+def _shade_quality(ax: Axes, runs: tuple[np.ndarray, np.ndarray], label: str | None) -> None:
+    from imap_explorer._decimate import ns_to_num
+
+    if runs[0].size == 0:
+        return
+    x0, x1 = ns_to_num(runs[0]), ns_to_num(runs[1])
     ax.broken_barh(list(zip(x0, x1 - x0)), (0, 1), transform=ax.get_xaxis_transform(), facecolor=_QUALITY_COLOR,
                    alpha=0.3, lw=0, label=label, zorder=0)
 
 
-def _draw_mag(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) -> None:
+def _mag_arrays(ds: xr.Dataset, variable: str, cache: dict) -> dict[str, Any]:
+    """Components (one contiguous row each), |B|, times and flag runs of a MAG dataset, computed once."""
+    key = (id(ds), variable)
+    if key not in cache:
+        # contiguous rows: decimating a strided column is ~10x slower
+        values = np.ascontiguousarray(np.asarray(ds[variable].values)[:, :3].T)
+        if values.dtype.kind != "f":
+            values = values.astype(np.float64)
+        t = _times(ds)
+        magnitude = np.sqrt(values[0] * values[0] + values[1] * values[1] + values[2] * values[2])
+        runs = (_flag_runs(t, ds["quality_flags"].values)
+                if "quality_flags" in ds.variables and ds["quality_flags"].dims == ("epoch",)
+                else (np.empty(0, np.int64), np.empty(0, np.int64)))
+        cache[key] = {"t": t, "components": values, "magnitude": magnitude, "runs": runs}
+    return cache[key]
+
+
+def _draw_mag(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product, cache: dict) -> None:
     from imap_explorer._decimate import add_minmax_line
 
-    var = ds[panel.variable]
-    # one contiguous row per component: decimation of a strided column is ~10x slower
-    values = np.ascontiguousarray(np.asarray(var.values)[:, :3].T)
-    if values.dtype.kind != "f":
-        values = values.astype(np.float64)
-    t = _times(ds)
-    units = _units(var) or ("counts" if product.data_level == "l1a" else "nT")
+    arrays = _mag_arrays(ds, panel.variable, cache)
+    t = arrays["t"]
+    units = _units(ds[panel.variable]) or ("counts" if product.data_level == "l1a" else "nT")
     if panel.kind == "mag_magnitude":
-        magnitude = np.sqrt(values[0] * values[0] + values[1] * values[1] + values[2] * values[2])
-        add_minmax_line(ax, t, magnitude, color="k", lw=0.8, label="|B|")
+        add_minmax_line(ax, t, arrays["magnitude"], color="k", lw=0.8, label="|B|")
         ax.set_ylabel(f"|B| [{units}]")
     else:
         for i, (label, color) in enumerate(zip(panel.labels, ("tab:blue", "tab:green", "tab:red"))):
-            add_minmax_line(ax, t, values[i], color=color, lw=0.8, label=label)
+            add_minmax_line(ax, t, arrays["components"][i], color=color, lw=0.8, label=label)
         ax.axhline(0.0, color="0.6", lw=0.5, zorder=0)
         ax.set_ylabel(f"{panel.title} [{units}]")
-    if "quality_flags" in ds.variables and ds["quality_flags"].dims == ("epoch",):
-        _shade_quality(ax, t, ds["quality_flags"].values,
-                       "quality_flags ≠ 0" if panel.kind == "mag_vector" else None)
+    _shade_quality(ax, arrays["runs"], "quality_flags ≠ 0" if panel.kind == "mag_vector" else None)
     ax.autoscale_view()
 
 
@@ -700,9 +720,9 @@ def _wrap(text: str, width: int = 42) -> str:
     return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
 
 
-def _draw_panel(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) -> None:
+def _draw_panel(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product, cache: dict) -> None:
     if panel.kind in ("mag_magnitude", "mag_vector"):
-        _draw_mag(ax, ds, panel, product)
+        _draw_mag(ax, ds, panel, product, cache)
     elif panel.kind == "time_series":
         _draw_lines(ax, ds, panel)
     else:
@@ -950,11 +970,12 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
             raise ValueError(msg)
         fig = axes[0].figure
 
-    i = 0
+    i, cache = 0, {}
     for ds, product, panels in plans:
         for panel in panels:
-            _draw_panel(axes[i], ds, panel, product)
+            _draw_panel(axes[i], ds, panel, product, cache)
             i += 1
+    del cache
 
     starts = [_times(ds)[0] for ds, _, _ in plans]
     ends = [_times(ds)[-1] for ds, _, _ in plans]
