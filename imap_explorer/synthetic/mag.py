@@ -202,17 +202,22 @@ def write_mag_l2(path_or_root: str | os.PathLike[str], day, descriptor: str = "b
     day_no = _day_number(model, day)
     times = _grid(day, rate, lo_h, hi_h)
     s = model.seconds(times)
-    vectors, magnitude = l2_vectors(model, times, frame, rate, None if offset is None else np.asarray(offset))
+    vectors = np.empty((times.size, 3), np.float32)
+    magnitude = np.empty(times.size, np.float32)
+    hour = np.floor(s / 3600.0).astype(np.int64)
+    starts = np.flatnonzero(np.diff(hour, prepend=hour[0] - 1))
+    for a, b in zip(starts, [*starts[1:], times.size], strict=True):    # hour by hour: bounded memory at 128 Hz
+        vectors[a:b], magnitude[a:b] = l2_vectors(model, times[a:b], frame, rate, offset)
     vectors[_repoint_rows(model, day_no, s)] = np.nan                 # no attitude during the repointing
     bad = _quality_rows(model, day_no, s)
     name = _name("l2", descriptor, day, version)
     ds = xr.Dataset(
         {
-            f"b_{frame}": (("epoch", "direction"), vectors.astype(np.float32), A.mag_l2_vector_attrs(frame)),
+            f"b_{frame}": (("epoch", "direction"), vectors, A.mag_l2_vector_attrs(frame)),
             "quality_flags": ("epoch", bad.astype(np.uint8), A.mag_l2_scalar_attrs()["quality_flags"]),
             "quality_bitmask": ("epoch", (bad * 4).astype(np.uint16), A.mag_l2_scalar_attrs()["quality_bitmask"]),
             "range": ("epoch", np.full(times.size, 2, np.uint8), A.mag_l2_scalar_attrs()["range"]),
-            "magnitude": ("epoch", magnitude.astype(np.float32), A.mag_l2_scalar_attrs()["magnitude"]),
+            "magnitude": ("epoch", magnitude, A.mag_l2_scalar_attrs()["magnitude"]),
         },
         coords={"epoch": ("epoch", datetime64_to_tt2000(times), A.epoch_attrs()),
                 **_direction(3, _LABELS.get(frame, ["Bx", "By", "Bz"]))},
