@@ -641,7 +641,8 @@ def _time_binned(t: np.ndarray, z: np.ndarray, max_columns: int) -> tuple[np.nda
     counts = np.add.reduceat(valid, starts, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = sums / counts
-    centres = np.add.reduceat(tn, starts) // np.diff(np.append(starts, tn.size))
+    offsets = tn - tn[0]  # sums of raw ns since 1970 would overflow int64
+    centres = tn[0] + np.add.reduceat(offsets, starts) // np.diff(np.append(starts, tn.size))
     return centres.view("datetime64[ns]"), mean
 
 
@@ -936,6 +937,7 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     >>> fig = quicklook(ds)
     >>> [a.get_ylabel() for a in fig.axes]
     ['|B| [nT]', 'B GSE [nT]']
+    >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
     import matplotlib.pyplot as plt
     from matplotlib import dates as mdates
@@ -1028,9 +1030,11 @@ def quicklook_command(args: argparse.Namespace) -> int:
     ValueError
         A flag has a bad value.
     """
+    import sys
+
     import matplotlib
 
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):
+    if "matplotlib.pyplot" not in sys.modules:  # a command line draws to a file: no GUI backend needed
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

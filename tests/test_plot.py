@@ -368,6 +368,43 @@ def test_minmax_line_redecimates_when_zoomed():
     assert np.nanmax(line.get_ydata()) <= np.max(y[990:5100]) + 1e-12  # drawn from the visible data only
 
 
+def test_minmax_line_zoom_in_one_panel_redecimates_the_shared_panels():
+    n = 400_000
+    t = DAY + np.arange(n) * np.timedelta64(50, "ms")
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(4, 3), dpi=80)
+    a = _decimate.add_minmax_line(top, t, np.sin(np.arange(n) / 500.0))
+    b = _decimate.add_minmax_line(bottom, t, np.cos(np.arange(n) / 500.0))
+    bottom.set_xlim(t[0], t[-1])
+    fig.canvas.draw()
+    assert not a.stale
+    bottom.set_xlim(t[100_000], t[101_000])  # the event fires on `bottom` only
+    assert a.stale
+    assert b.stale
+    fig.canvas.draw()
+    lo, hi = _decimate.ns_to_num(t[[100_000, 101_000]].view(np.int64))
+    for line in (a, b):
+        x = line.get_xdata()
+        assert x.size > 500  # all 1000 visible samples (too few to decimate), plus edge neighbours
+        slack = (hi - lo) / 100  # the view widened to whole pixels, plus one neighbour sample
+        assert x.min() >= lo - slack
+        assert x.max() <= hi + slack
+
+
+def test_spectrogram_with_more_records_than_pixels_is_time_averaged():
+    n = 10_000
+    t = DAY + np.arange(n) * np.timedelta64(1, "s")
+    rng = np.random.default_rng(1)
+    ds = xr.Dataset({"rates": (("epoch", "channel"), rng.uniform(1, 2, (n, 8)), {"DISPLAY_TYPE": "spectrogram",
+                                                                            "VAR_TYPE": "data"})},
+                    coords={"epoch": t, "channel": ("channel", np.arange(8.0))})
+    fig = ql.quicklook(ds)
+    cells = fig.axes[0].collections[0].get_array()
+    assert cells.shape[1] <= 4000
+    assert 1 < float(cells.min()) <= float(cells.max()) < 2
+    lo, hi = fig.axes[0].get_xlim()
+    assert (lo, hi) == pytest.approx(tuple(_decimate.ns_to_num(t[[0, -1]].view(np.int64))))
+
+
 # --------------------------------------------------------------------------- figures
 def test_quicklook_mag_panels_labels_units_and_title():
     fig = ql.quicklook(mag_dataset(descriptor="norm-gse"))
