@@ -825,6 +825,11 @@ def _prepare(ds: xr.Dataset, span: tuple | None) -> xr.Dataset:
         msg = (f"{source} has no 'epoch' dimension; quicklook plots time series. "
                f"Dimensions: {', '.join(map(str, ds.dims)) or '(none)'}.")
         raise ValueError(msg)
+    if ds["epoch"].dtype.kind != "M":
+        msg = (f"{product_of(ds).logical_source}: 'epoch' holds {ds['epoch'].dtype}, expected datetime64 times. "
+               "Load CDF files with ie.load (it converts TT2000), or convert with "
+               "imap_explorer._time.tt2000_to_datetime64.")
+        raise ValueError(msg)
     t = _times(ds)
     keep = ~np.isnat(t)
     if span is not None:
