@@ -607,13 +607,17 @@ def test_writers_are_deterministic_and_match_the_archive(synthetic_archive, tmp_
 
 def test_days_are_independent_of_the_archive_length(synthetic_archive, tmp_path):
     """The first day of a 1-day archive equals the first day of the session's 2-day archive."""
-    make_archive(tmp_path, start=ARCHIVE_START, days=1, seed=SEED)
+    earlier = "imap_mag_l2_norm-gse_20250101_v001.0001.cdf"        # listed by an earlier run into the same root
+    (tmp_path / UNRELEASED_MANIFEST).write_text(json.dumps({"unreleased": [earlier]}))
+    paths = make_archive(tmp_path, start=ARCHIVE_START, days=1, seed=SEED)
+    assert paths == sorted(paths)
+    assert len(paths) == 17
     name = "imap_mag_l2_norm-gsm_20260120_v001.0001.cdf"
     assert (tmp_path / sdc_key(name)).read_bytes() == (synthetic_archive / sdc_key(name)).read_bytes()
     assert ARCHIVE_DAYS == 2
     # with a single day, the special products move to that day
     assert (tmp_path / sdc_key("imap_mag_l2_norm-dsrf_20260120_v002.cdf")).is_file()
-    assert read_unreleased(tmp_path) == {"imap_mag_l2_norm-rtn_20260120_v001.0002.cdf"}
+    assert read_unreleased(tmp_path) == {"imap_mag_l2_norm-rtn_20260120_v001.0002.cdf", earlier}
 
 
 # ---------------------------------------------------------------------------------------------- benchmark writers

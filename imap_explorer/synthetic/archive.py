@@ -131,7 +131,9 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
                                             model=model))
         written.extend(write_swe_day(root, day, model=model))
         model.forget_products()
-    _write_manifest(root, unreleased)
+    # keep earlier entries of other files (an archive built in several runs), drop what this run rewrote
+    names = (read_unreleased(root) - {p.name for p in written}) | set(unreleased)
+    _write_manifest(root, sorted(names))
     return sorted(written)
 
 

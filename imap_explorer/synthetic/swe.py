@@ -123,7 +123,7 @@ def simulate(model: SolarWind, times: np.ndarray, *, fill_records=(), seed_tag: 
     # spin angle of each measurement, with a timing jitter that leaves ~25 % of the re-binned bins empty
     start_ns = (model.start.astype(np.int64) + (t_meas * 1e9).astype(np.int64)).astype("datetime64[ns]")
     phase = np.rad2deg(model.spin_phase(start_ns.ravel())).reshape(t_meas.shape)
-    jitter = rng.uniform(-7.5, 7.5, size=phase.shape)
+    jitter = rng.uniform(-8.5, 8.5, size=phase.shape)
     spin_angle = np.mod(phase + jitter, 360.0)
     # record-mean field from the MAG model (2 Hz samples over the cycle)
     offsets = np.arange(-2 * quarter, 2 * quarter, 0.5)
@@ -209,8 +209,6 @@ def _coords_l1b_l2(kind: str) -> dict[str, xr.DataArray]:
             "CATDESC": "Full cycle data takes 4 spins' data", "FIELDNAM": "quarter cycle",
             "FILLVAL": np.int64(-9223370000000000000), "FORMAT": "I2", "UNITS": " ", "VALIDMIN": np.int64(0),
             "VALIDMAX": np.int64(3), "VAR_TYPE": "support_data", "LABLAXIS": "Cycle", "SCALE_TYP": "linear"})
-        coords["cycle_label"] = xr.DataArray(np.array(["0", "1", "2", "3"]), dims="cycle",
-                                             attrs=A.label_attrs("Full cycle data takes 4 spins' data", "Cycle", 1))
     if kind == "l2":
         coords["energy"] = xr.DataArray(ENERGY.copy(), dims="energy", attrs={
             "CATDESC": "Energy of the particle in eV", "FIELDNAM": "Energy (eV)", "FILLVAL": np.float64(-9.22337e18),
@@ -441,7 +439,7 @@ def l1b_dataset(rec: SweRecords, model: SolarWind, day: np.datetime64, version: 
     for name, catdesc, fieldnam, dtype, fmt, vmax in _CYCLE_META:
         fill = np.float64(-1e31) if dtype is np.float64 else dtype(0)
         attrs = {"CATDESC": catdesc, "DEPEND_0": "epoch", "DEPEND_1": "cycle", "DISPLAY_TYPE": "no_plot",
-                 "FIELDNAM": fieldnam, "FILLVAL": fill, "FORMAT": fmt, "LABL_PTR_1": "cycle_label", "UNITS": " ",
+                 "FIELDNAM": fieldnam, "FILLVAL": fill, "FORMAT": fmt, "UNITS": " ",
                  "VALIDMIN": dtype(0), "VALIDMAX": dtype(vmax), "VAR_TYPE": "support_data", "LABLAXIS": " ",
                  "SCALETYP": "linear"}
         if dtype in _CDF_INT:
