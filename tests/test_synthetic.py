@@ -605,6 +605,7 @@ def test_writers_are_deterministic_and_match_the_archive(synthetic_archive, tmp_
     assert not np.array_equal(cdflib.CDF(other).varget("b_srf"), cdflib.CDF(again).varget("b_srf"))
 
 
+@pytest.mark.slow
 def test_days_are_independent_of_the_archive_length(synthetic_archive, tmp_path):
     """The first day of a 1-day archive equals the first day of the session's 2-day archive."""
     earlier = "imap_mag_l2_norm-gse_20250101_v001.0001.cdf"        # listed by an earlier run into the same root

@@ -33,7 +33,19 @@ _NOISE_TAGS = {"direction": 1, "magnitude": 2, "density": 3, "burst": 4, "sensor
 
 
 def day_start(day) -> np.datetime64:
-    """Return ``day`` (date, datetime, ``YYYY-MM-DD``/``YYYYMMDD`` string or datetime64) as datetime64[ns] midnight."""
+    """Return ``day`` (date, datetime, ``YYYY-MM-DD``/``YYYYMMDD`` string or datetime64) as datetime64[ns] midnight.
+
+    Examples
+    --------
+    >>> day_start("20260120")
+    np.datetime64('2026-01-20T00:00:00.000000000')
+    >>> day_start(np.datetime64("2026-01-20T13:45"))
+    np.datetime64('2026-01-20T00:00:00.000000000')
+    >>> day_start("2026-02-30")
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid day '2026-02-30'. Expected a date such as '2026-01-20' or '20260120'.
+    """
     if isinstance(day, np.datetime64):
         return day.astype("datetime64[D]").astype("datetime64[ns]")
     if isinstance(day, dt.datetime):
@@ -52,7 +64,13 @@ def day_start(day) -> np.datetime64:
 
 
 def rotation_about(axis: str, angle) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) that rotate *coordinates* by ``angle`` radians about ``axis`` ('x'|'y'|'z')."""
+    """Rotation matrices (..., 3, 3) that rotate *coordinates* by ``angle`` radians about ``axis`` ('x'|'y'|'z').
+
+    Examples
+    --------
+    >>> np.round(rotation_about("z", np.pi / 2) @ [1.0, 0.0, 0.0], 12) + 0.0
+    array([ 0., -1.,  0.])
+    """
     a = np.asarray(angle, dtype=float)
     c, s = np.cos(a), np.sin(a)
     o, z = np.ones_like(a), np.zeros_like(a)
@@ -114,7 +132,13 @@ class SolarWind:
     # ------------------------------------------------------------------ time helpers
     @property
     def shock_time(self) -> np.datetime64:
-        """UTC time of the interplanetary shock."""
+        """UTC time of the interplanetary shock.
+
+        Examples
+        --------
+        >>> SolarWind("2026-01-20").shock_time
+        np.datetime64('2026-01-20T12:00:00.000000000')
+        """
         return self.start + np.timedelta64(int(self.shock_hours * 3600e9), "ns")
 
     def seconds(self, times) -> np.ndarray:
