@@ -5,8 +5,9 @@ Run: ``python benchmarks/bench_load.py`` (about 2-4 minutes; needs ~3 GB of RAM 
 The files are written into a temporary directory with ``imap_explorer.synthetic`` (``write_mag_l2`` at 128 Hz, which
 is the real MAG L2 layout written with cdflib ``xarray_to_cdf(compression=6)``; ``write_swe_l2``); a small
 built-in writer in the same layout is the fallback. Each method runs in a fresh subprocess, files warm in the page
-cache. Time is the best of ``--repeat`` runs (imports excluded); peak MB is the peak RSS of the subprocess minus its
-RSS after the imports, compared with ``ds.nbytes`` of what the method returns.
+cache. Time is the best of ``--repeat`` runs (imports excluded); peak MB is the largest rise of the resident set (VmHWM,
+reset through /proc/self/clear_refs before each run) over the RSS before the run, compared with ``ds.nbytes`` of
+what the method returns. Linux only.
 
 Targets (issue 4): ie.load >= 8x faster than ``cdflib.xarray.cdf_to_xarray(path, to_datetime=True,
 fillval_to_nan=True)`` with peak memory <= 2x the returned arrays, and a one-hour ``time_range`` >= 10x faster
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,12 +29,22 @@ HOUR = ("2026-01-20T10:00", "2026-01-20T11:00")
 
 
 # ----------------------------------------------------------------------------------------------- one method, in-process
-def _rss_mb() -> float:
+def _status_mb(key: str) -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover - not Linux
+    raise KeyError(key)
+
+
+def _reset_peak() -> float:
+    """Reset the kernel's peak-RSS mark (VmHWM) of this process and return the current RSS (MB)."""
+    import gc
+
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as fh:  # "5" resets VmHWM to the current RSS (Linux >= 4.0)
+        fh.write("5")
+    return _status_mb("VmRSS")
 
 
 def _run_method(method: str, path: str, repeat: int) -> dict:
@@ -62,16 +72,18 @@ def _run_method(method: str, path: str, repeat: int) -> dict:
         "ie.load chunks": lambda: ie.load(path, chunks={}).compute(),
     }
     func = funcs[method]
-    base = _rss_mb()
     times = []
+    peaks = []
     nbytes = 0
     for _ in range(repeat):
+        base = _reset_peak()
         t0 = time.perf_counter()
         result = func()
         times.append(time.perf_counter() - t0)
+        peaks.append(_status_mb("VmHWM") - base)
         nbytes = result.nbytes if hasattr(result, "nbytes") else sum(np.asarray(v).nbytes for v in result.values())
         del result
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
+    peak = max(peaks)
     return {"method": method, "seconds": min(times), "peak_mb": peak, "nbytes_mb": nbytes / 2**20}
 
 

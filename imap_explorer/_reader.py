@@ -289,38 +289,49 @@ class _File:
 
 
 def _leaf_blocks(f: _File, vxr: int, start: int, stop: int, out: list) -> None:
-    """Append ``(first, last, offset, type, size)`` of every VVR/CVVR overlapping records ``[start, stop)``."""
+    """Append ``(offset, first, last, type)`` of every VVR/CVVR overlapping records ``[start, stop)``.
+
+    Only the first overlapping entry of each VXR is inspected: a VXR points either to lower VXRs or to data
+    blocks (the CDF library and cdflib never mix them); the type of every compressed block is checked on read.
+    """
     hops = 0
     while vxr:
         hops += 1
         if hops > 1_000_000:
             raise ValueError("VXR chain does not end")
-        size, rtype, nxt, nent, nused = struct.unpack(">qiqii", f.read(vxr, 28))
-        if rtype != _VXR:
+        _size, rtype, nxt, nent, nused = struct.unpack(">qiqii", f.read(vxr, 28))
+        if rtype != _VXR or not 0 <= nused <= nent:
             raise ValueError(f"record at {vxr} is of type {rtype}, expected a VXR (6)")
         body = f.read(vxr + 28, 16 * nent)
         first = np.frombuffer(body, ">i4", nused, 0)
         last = np.frombuffer(body, ">i4", nused, 4 * nent)
         offs = np.frombuffer(body, ">i8", nused, 8 * nent)
-        for i in np.flatnonzero((last >= start) & (first < stop)):
-            off = int(offs[i])
-            bsize, btype = struct.unpack(">qi", f.read(off, 12))
+        hits = np.flatnonzero((last >= start) & (first < stop))
+        if hits.size:
+            btype = struct.unpack(">i", f.read(int(offs[hits[0]]) + 8, 4))[0]
             if btype == _VXR:
-                _leaf_blocks(f, off, start, stop, out)
+                for i in hits:
+                    _leaf_blocks(f, int(offs[i]), start, stop, out)
             elif btype in (_VVR, _CVVR):
-                out.append((int(first[i]), int(last[i]), off, btype, bsize))
+                out.extend(zip(offs[hits].tolist(), first[hits].tolist(), last[hits].tolist(),
+                               [btype] * hits.size))
             else:
-                raise ValueError(f"record at {off} is of type {btype}, expected a VVR, CVVR or VXR")
+                raise ValueError(f"record at {int(offs[hits[0]])} is of type {btype}, expected a VVR, CVVR or VXR")
         vxr = nxt
 
 
-def _inflate(data: bytes) -> bytes:
+def _inflate(data) -> bytes:
     if _deflate is not None:
         try:
             return _deflate.gzip_decompress(data)
         except Exception:  # noqa: BLE001 - fall back to zlib, which gives a precise error if the data is bad
             pass
     return zlib.decompress(data, 31)
+
+
+#: Compressed blocks are fetched in runs of about this many bytes (one read each), and runs are inflated in parallel.
+_RUN_BYTES = 4 * 2**20
+_MAX_GAP = 2**20
 
 
 def read_records(
@@ -336,7 +347,7 @@ def read_records(
 
     Non-record-varying variables have one record and ignore ``start``/``stop``; their result still has the
     leading record axis of length 1. ``out`` (C-contiguous, right shape and dtype) receives the values without an
-    extra copy. ``executor`` inflates the compressed blocks in parallel.
+    extra copy. ``executor`` inflates runs of compressed blocks in parallel.
     """
     p = os.fspath(path)
     layout = read_layout(p)
@@ -367,29 +378,51 @@ def read_records(
         blocks: list = []
         _leaf_blocks(f, var.vxr_head, start, stop, blocks)
         blocks.sort()
-        covered = sum(min(last + 1, stop) - max(first, start) for first, last, *_ in blocks)
+        covered = sum(min(last + 1, stop) - max(first, start) for _, first, last, _ in blocks)
         if covered != n:  # virtual or missing records: let pycdfpp apply the pad values
             return _read_fallback(p, name, start, stop, out)
 
-        def one(block) -> None:
-            first, last, off, btype, bsize = block
+        def dest(first: int, last: int) -> tuple[memoryview, int, int]:
             lo, hi = max(first, start), min(last + 1, stop)
-            dst = buf[(lo - start) * rb:(hi - start) * rb]
-            if btype == _VVR:
-                f.readinto(off + 12 + (lo - first) * rb, memoryview(dst))
-                return
-            csize = struct.unpack(">q", f.read(off + 16, 8))[0]
-            raw = _inflate(f.read(off + 24, csize))
-            if len(raw) != (last + 1 - first) * rb:
-                raise ValueError(f"block at {off} inflates to {len(raw)} bytes, expected {(last + 1 - first) * rb}")
-            dst[:] = np.frombuffer(raw, np.uint8, (hi - lo) * rb, (lo - first) * rb)
+            return buf[(lo - start) * rb:(hi - start) * rb], (lo - first) * rb, (hi - lo) * rb
 
-        if executor is not None and len(blocks) > 8:
-            for fut in [executor.submit(one, b) for b in blocks]:
+        runs: list[list] = []
+        for block in blocks:
+            off, first, last, btype = block
+            if btype == _VVR:  # uncompressed: read exactly the wanted records, straight into place
+                view, skip, _ = dest(first, last)
+                f.readinto(off + 12 + skip, memoryview(view))
+            elif runs and off - runs[-1][0][0] < _RUN_BYTES and off - runs[-1][-1][0] < _MAX_GAP:
+                runs[-1].append(block)
+            else:
+                runs.append([block])
+
+        def inflate_run(run: list) -> None:
+            base = run[0][0]
+            tail = run[-1][0]
+            end = tail + struct.unpack(">q", f.read(tail, 8))[0]
+            region = memoryview(f.read(base, end - base))
+            for off, first, last, _ in run:
+                o = off - base
+                size, btype = struct.unpack(">qi", region[o:o + 12])
+                if btype != _CVVR:
+                    raise ValueError(f"record at {off} is of type {btype}, expected a CVVR (13)")
+                csize = struct.unpack(">q", region[o + 16:o + 24])[0]
+                if csize > size - 24:
+                    raise ValueError(f"block at {off} claims {csize} compressed bytes in a {size}-byte record")
+                raw = _inflate(region[o + 24:o + 24 + csize])
+                if len(raw) != (last + 1 - first) * rb:
+                    raise ValueError(f"block at {off} inflates to {len(raw)} bytes, expected "
+                                     f"{(last + 1 - first) * rb}")
+                view, skip, nbytes = dest(first, last)
+                view[:] = np.frombuffer(raw, np.uint8, nbytes, skip)
+
+        if executor is not None and len(runs) > 1:
+            for fut in [executor.submit(inflate_run, run) for run in runs]:
                 fut.result()
         else:
-            for b in blocks:
-                one(b)
+            for run in runs:
+                inflate_run(run)
     except (ValueError, struct.error, zlib.error, OSError) as err:
         raise InvalidFileError(Path(p), f"variable {name!r} cannot be read: {err}") from err
     finally:

@@ -818,7 +818,8 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
             plans[d] = _plan(opened, tv, name, bounds)
 
     out: dict[str, xr.Variable] = {}
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+    workers = min(4, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         for name in chosen:
             var = ref.variables[name]
             rule = _rule(var)
@@ -829,20 +830,15 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
                 values = values[0] if values.shape[:1] == (1,) else values.reshape(var.shape)
                 if len(opened) > 1:
                     _warn_if_nrv_differs(name, values, var, rule, opened)
+                out[name] = xr.Variable(vdims, values, _display_attrs(var))
             elif mode == "dask" and not _is_time(var):
-                values = _lazy(var, rule, plans[vdims[0]], vdims, chunks)
+                out[name] = xr.Variable(vdims, _lazy(var, rule, plans[vdims[0]], vdims, chunks), _display_attrs(var))
             elif mode == "backend" and not _is_time(var):
                 values = _backend_array(_RecordArray(var, rule, plans[vdims[0]]))
-            else:
-                pieces = plans[vdims[0]]
-                raw = np.empty((sum(p.n for p in pieces), *var.shape), var.dtype)
-                pos = 0
-                for p in pieces:
-                    _reader.read_records(p.path, name, p.start, p.stop, out=raw[pos:pos + p.n], executor=pool)
-                    pos += p.n
-                values = _finish(raw, var, rule)
-                del raw
-            out[name] = xr.Variable(vdims, values, _display_attrs(var))
+                out[name] = xr.Variable(vdims, values, _display_attrs(var))
+            else:  # blocks are inflated on the pool (zlib and libdeflate release the GIL)
+                out[name] = xr.Variable(vdims, _read_eager(var, rule, plans[vdims[0]], pool), _display_attrs(var))
+    out = {name: out[name] for name in chosen}
 
     coord_vars = {n: v for n, v in out.items() if n in coords or (v.ndim == 1 and v.dims == (n,))}
     data_vars = {n: v for n, v in out.items() if n not in coord_vars}
@@ -850,6 +846,17 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
     ds.encoding["source"] = str(ref.path)
     ds.encoding["source_files"] = [str(f.path) for f in opened]
     return ds
+
+
+def _read_eager(var: _Var, rule: Rule, pieces: Sequence[_Piece], executor: ThreadPoolExecutor) -> np.ndarray:
+    """Read every piece of one record-varying variable into one array, then finish it in place."""
+    raw = np.empty((sum(p.n for p in pieces), *var.shape), var.dtype)
+    pos = 0
+    for piece in pieces:
+        _reader.read_records(piece.path, var.name, piece.start, piece.stop, out=raw[pos:pos + piece.n],
+                             executor=executor)
+        pos += piece.n
+    return _finish(raw, var, rule)
 
 
 def _warn_if_nrv_differs(name: str, values: np.ndarray, var: _Var, rule: Rule, opened: list[_File]) -> None:
