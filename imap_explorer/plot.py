@@ -362,12 +362,12 @@ def plan_panels(ds: xr.Dataset, variables: Sequence[str] | None = None, *,
             panels = _mag_panels(ds, product, vector)
             variables = []
         elif is_swe and level.startswith("l3"):
-            pa = next((n for n in _SWE_PITCH_ANGLE if n in ds.variables), None)
+            pa = next((n for n in _SWE_PITCH_ANGLE if n in ds.variables and "pitch_angle" in ds[n].dims), None)
             if pa is not None:
                 panels.append(Panel("pitch_angle", pa, dim="pitch_angle",
                                     energy=DEFAULT_PITCH_ANGLE_ENERGY_EV if energy is None else float(energy)))
             panels += _swe_moment_panels(ds)
-            variables = []
+            variables = [] if panels else None  # neither: the generic ISTP rules below
         elif is_swe and level in ("l1b", "l2"):
             spectrum = next((n for n in _SWE_SPECTRA if n in ds.variables and ds[n].ndim >= 2), None)
             variables = [spectrum] if spectrum else None
@@ -666,8 +666,8 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
     t = _times(ds)
     t, z = _time_binned(t, z, max_columns=4000)
     y, ylabel, log_y = _y_axis(ds, var, dim, product)
-    if panel.kind == "energy_spectrogram":
-        ylabel, log_y = ("Energy [eV]" if "nominal" not in ylabel else ylabel), True
+    if panel.kind == "energy_spectrogram" and np.all(y > 0):
+        log_y = True  # SWE coordinates say SCALE_TYP linear, but energy steps are logarithmic
     if panel.kind == "pitch_angle":
         ylabel = f"Pitch angle [{_units(ds[dim], 'deg')}]" if dim in ds.variables else "Pitch angle [deg]"
     log_z = panel.kind in ("energy_spectrogram", "angle_spectrogram", "pitch_angle") or scale_type(var) == "log"

@@ -232,6 +232,11 @@ def test_plan_panels_swe_l3_pitch_angle_and_moments():
                        "Temperature": ("core_t_parallel_fit",)}
 
 
+def test_plan_panels_swe_l3_without_known_variables_falls_back_to_istp_rules():
+    ds = swe_l3_dataset()[["spacecraft_potential"]]
+    assert ql.plan_panels(ds) == [ql.Panel("time_series", "spacecraft_potential", members=("spacecraft_potential",))]
+
+
 def test_plan_panels_unknown_variable_names_it_and_lists_choices():
     with pytest.raises(ValueError, match=r"'nope' not in imap_swe_l2_sci\. Plottable variables: .*flux"):
         ql.plan_panels(swe_l2_dataset(n=2), ["nope"])
