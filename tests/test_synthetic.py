@@ -540,11 +540,14 @@ def test_swe_strahl_is_aligned_with_the_mag_field(synthetic_archive):
     half = int(CYCLE_SECONDS / 2 * 1e9)
     steps = [15, 16, 17]                                                           # ~270-520 eV
     near, perp, far = [], [], []
+    # large-scale polarity of the upstream wind from the hourly median Bx (the strahl follows the field line)
+    mag_h = _hours(tt2000_to_datetime64(mag_tt))
+    polarity = -np.sign(np.nanmedian(b_gse[(mag_h > 10.5) & (mag_h < 11.9), 0]))
     for r in np.flatnonzero((h < 11.9) & (psd[:, 0, 0, 0] >= 0)):
         sel = (mag_tt >= tt[r] - half) & (mag_tt < tt[r] + half)
         b = np.nanmean(b_dsrf[sel], axis=0)
         b /= np.linalg.norm(b)
-        away = 1.0 if np.nanmean(b_gse[sel, 0]) < 0 else -1.0                   # B_R > 0: strahl along +B
+        away = polarity                                                            # B_R > 0: strahl along +B
         phi = np.radians(az[r, steps])[..., None]
         el = np.radians(INST_EL)
         v = -np.stack(np.broadcast_arrays(np.cos(el) * np.cos(phi), np.cos(el) * np.sin(phi), np.sin(el)), -1)
@@ -666,3 +669,19 @@ def test_write_swe_l2_day_starts_before_midnight(tmp_path):
     quality = _values(cdf, "data_quality")
     assert list(quality[:3]) == [4, 255, 4]
     assert cdf.globalattsget()["Logical_file_id"] == ["imap_swe_l2_sci_20260201_v001.0001"]
+
+
+def test_swe_strahl_flips_to_180_degrees_in_a_toward_sector():
+    """After the sector boundary (day 3-4) the field points sunward, so the strahl runs against B."""
+    from imap_explorer.synthetic.swe import day_records, simulate
+
+    model = SolarWind(ARCHIVE_START, SEED)
+    day = DAY0 + np.timedelta64(5, "D")
+    times = day_records(model, day, (6.0, 6.4))
+    rec = simulate(model, times)
+    assert np.all(rec.polarity == -1)
+    assert np.median(rec.b_gse[:, 0]) > 0                                          # toward: Bx_GSE > 0
+    pitch = np.degrees(np.arccos(np.clip(rec.pitch_cosine(), -1, 1)))[:, 15]     # 375 eV
+    psd = rec.psd[:, 15]
+    assert psd[pitch > 155].mean() > 2 * psd[pitch < 25].mean()
+    assert psd[pitch > 155].mean() > 2 * psd[(pitch > 70) & (pitch < 110)].mean()

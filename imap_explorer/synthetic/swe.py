@@ -67,6 +67,7 @@ class SweRecords:
     plasma: dict                    # SolarWind.plasma at the record times
     fill: np.ndarray                # (R,) bool, all-fill records
     quarter_start: np.ndarray       # (R, 4) datetime64[ns], start of each quarter cycle
+    polarity: np.ndarray | None = None  # (R,) +1 away sector (strahl along B), -1 toward sector
 
     @property
     def rate(self) -> np.ndarray:
@@ -144,9 +145,10 @@ def simulate(model: SolarWind, times: np.ndarray, *, fill_records=(), seed_tag: 
     v = rec.look_velocity()
     b_unit = b_dsrf / np.linalg.norm(b_dsrf, axis=1)[:, None]
     cos_pitch = np.einsum("resck,rk->resc", v, b_unit)
-    # anti-sunward field direction: along B where B points away from the Sun (B_R > 0 <=> Bx_GSE < 0)
-    away = np.where(b_gse[:, 0] < 0, 1.0, -1.0)
-    cos_strahl = cos_pitch * away[:, None, None, None]
+    # the strahl runs anti-sunward along the field line: along B in an away (B_R > 0) sector, against it in a
+    # toward sector, whatever the local fluctuation does (large-scale polarity, not the local Bx sign)
+    rec.polarity = np.sign(model.sector(s))
+    cos_strahl = cos_pitch * rec.polarity[:, None, None, None]
     p = {k: val[:, None, None, None] for k, val in plasma.items()}
     psd = electron_psd(p, ENERGY[None, :, None, None], cos_pitch, cos_strahl)
     mean_rate = psd * GEOMETRIC_FACTORS * 1.237e31 * ENERGY[None, :, None, None] ** 2 / 2.0
@@ -551,5 +553,6 @@ def _concat(chunks: list[SweRecords]) -> SweRecords:
         plasma={k: np.concatenate([c.plasma[k] for c in chunks]) for k in chunks[0].plasma},
         fill=np.concatenate([c.fill for c in chunks]),
         quarter_start=np.concatenate([c.quarter_start for c in chunks]),
+        polarity=np.concatenate([c.polarity for c in chunks]),
     )
 

@@ -68,8 +68,7 @@ def l3_values(rec: SweRecords) -> dict[str, np.ndarray]:
     intensity = 6.187e30 * ENERGY[None, :, None] * by_pa
     with np.errstate(invalid="ignore", divide="ignore"):
         intensity_unc = np.where(n_pa > 0, intensity / np.sqrt(n_pa), np.nan)
-    away = np.where(rec.b_gse[:, 0] < 0, 1.0, -1.0)
-    outward = (mu * away[:, None, None, None]) > 0
+    outward = (mu * rec.polarity[:, None, None, None]) > 0          # moving anti-sunward along the field line
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)           # all-NaN fill records
         psd_1d = np.nanmean(flat_psd, axis=2)
