@@ -478,3 +478,47 @@ def test_get_data_queries_downloads_loads_and_trims(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="must be after"):
         get_data(instrument="mag", data_level="l2", descriptor="norm-dsrf", start_date="20260121",
                  end_date="20260120")
+
+
+# ---------------------------------------------------------------------------------------------------- SDC writer
+def test_load_file_written_by_imap_processing(tmp_path, monkeypatch):
+    """A MAG L2 file from the SDC's own writer and attribute tables (optional: needs imap-processing)."""
+    utils = pytest.importorskip("imap_processing.cdf.utils")
+    manager = pytest.importorskip("imap_processing.cdf.imap_cdf_manager")
+    import imap_data_access
+
+    monkeypatch.setitem(imap_data_access.config, "DATA_DIR", tmp_path)
+    am = manager.ImapCdfAttributes()
+    am.add_instrument_global_attrs("mag")
+    am.add_instrument_variable_attrs("mag", "l2")
+    n = 600
+    epoch = 822139269184000000 + np.arange(n, dtype=np.int64) * 500_000_000
+    vectors = np.tile([3.0, -4.0, 1.0], (n, 1))
+    vectors[100:110] = np.nan  # written as FILLVAL by the SDC writer
+
+    def attrs(name):
+        return am.get_variable_attributes(name, check_schema=False)
+
+    ds = xr.Dataset(coords={
+        "epoch": xr.DataArray(epoch, dims=["epoch"], attrs=attrs("epoch")),
+        "direction": xr.DataArray(np.arange(3), dims=["direction"], attrs=attrs("direction_attrs")),
+        "direction_label": xr.DataArray(np.array(["Bx", "By", "Bz"]), dims=["direction_label"],
+                                        attrs=attrs("direction_label")),
+    }, attrs=am.get_global_attributes("imap_mag_l2_norm-gse") | {"Data_version": "001.0002"})
+    ds["b_gse"] = xr.DataArray(vectors, dims=["epoch", "direction"], attrs=attrs("vector_attrs_gse"))
+    ds["quality_flags"] = xr.DataArray(np.zeros(n, np.uint8), dims=["epoch"], attrs=am.get_variable_attributes("qf"))
+    ds["range"] = xr.DataArray(np.full(n, 2, np.uint8), dims=["epoch"], attrs=attrs("range"))
+    ds["magnitude"] = xr.DataArray(np.linalg.norm(vectors, axis=1), dims=["epoch"], attrs=attrs("magnitude"))
+    path = utils.write_cdf(ds)
+
+    loaded = load(path)
+    assert path.name == "imap_mag_l2_norm-gse_20260120_v001.0002.cdf"
+    np.testing.assert_array_equal(loaded.epoch.values, cdflib_epoch(path))
+    assert int(loaded.b_gse.isnull().all("direction").sum()) == 10
+    assert loaded.b_gse.dims == ("epoch", "direction")
+    assert loaded.direction_label.dims == ("direction",)
+    assert loaded.direction_label.values.tolist() == ["Bx", "By", "Bz"]
+    assert loaded.quality_flags.dtype == np.float32  # UINT1 data with the standard fill 255
+    assert loaded.range.dtype == np.uint8
+    assert loaded.imap.version == "v001.0002"
+    assert loaded.imap.descriptor == "norm-gse"
