@@ -22,7 +22,7 @@ import struct
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -342,18 +342,20 @@ def read_records(
     *,
     out: np.ndarray | None = None,
     executor: Executor | None = None,
+    transform: Callable[[np.ndarray], object] | None = None,
 ) -> np.ndarray:
     """Read records ``[start, stop)`` of variable ``name`` as raw values (shape ``(n, *dims)``, file dtype).
 
     Non-record-varying variables have one record and ignore ``start``/``stop``; their result still has the
     leading record axis of length 1. ``out`` (C-contiguous, right shape and dtype) receives the values without an
-    extra copy. ``executor`` inflates runs of compressed blocks in parallel.
+    extra copy. ``executor`` inflates runs of compressed blocks in parallel. ``transform`` is called, in place, on
+    the flat typed view of each piece as soon as it is read (while it is in cache), e.g. to mask fill values.
     """
     p = os.fspath(path)
     layout = read_layout(p)
     var = layout.variables.get(name)
     if var is None or not var.fast:
-        return _read_fallback(p, name, start, stop, out)
+        return _transformed(_read_fallback(p, name, start, stop, out), transform)
     nrec = var.n_records if var.record_vary else min(var.n_records, 1)
     stop = nrec if stop is None else min(stop, nrec)
     start = min(max(start, 0), stop)
@@ -380,7 +382,8 @@ def read_records(
         blocks.sort()
         covered = sum(min(last + 1, stop) - max(first, start) for _, first, last, _ in blocks)
         if covered != n:  # virtual or missing records: let pycdfpp apply the pad values
-            return _read_fallback(p, name, start, stop, out)
+            return _transformed(_read_fallback(p, name, start, stop, out), transform)
+        per_block = None if column_major else transform
 
         def dest(first: int, last: int) -> tuple[memoryview, int, int]:
             lo, hi = max(first, start), min(last + 1, stop)
@@ -392,6 +395,8 @@ def read_records(
             if btype == _VVR:  # uncompressed: read exactly the wanted records, straight into place
                 view, skip, _ = dest(first, last)
                 f.readinto(off + 12 + skip, memoryview(view))
+                if per_block is not None:
+                    per_block(view.view(dtype))
             elif runs and off - runs[-1][0][0] < _RUN_BYTES and off - runs[-1][-1][0] < _MAX_GAP:
                 runs[-1].append(block)
             else:
@@ -416,6 +421,8 @@ def read_records(
                                      f"{(last + 1 - first) * rb}")
                 view, skip, nbytes = dest(first, last)
                 view[:] = np.frombuffer(raw, np.uint8, nbytes, skip)
+                if per_block is not None:
+                    per_block(view.view(dtype))
 
         if executor is not None and len(runs) > 1:
             for fut in [executor.submit(inflate_run, run) for run in runs]:
@@ -429,7 +436,14 @@ def read_records(
         f.close()
     if column_major:
         out[...] = target.transpose(0, *range(len(var.dims), 0, -1))
+        _transformed(out, transform)
     return out
+
+
+def _transformed(values: np.ndarray, transform: Callable[[np.ndarray], object] | None) -> np.ndarray:
+    if transform is not None and values.size:
+        transform(values.reshape(-1))
+    return values
 
 
 def _read_fallback(path: str, name: str, start: int, stop: int | None, out: np.ndarray | None) -> np.ndarray:

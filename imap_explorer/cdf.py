@@ -849,14 +849,24 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
 
 
 def _read_eager(var: _Var, rule: Rule, pieces: Sequence[_Piece], executor: ThreadPoolExecutor) -> np.ndarray:
-    """Read every piece of one record-varying variable into one array, then finish it in place."""
+    """Read every piece of one record-varying variable into one array, then finish it in place.
+
+    Float fill is masked block by block while each block is read (in the worker threads, in cache).
+    """
     raw = np.empty((sum(p.n for p in pieces), *var.shape), var.dtype)
+    transform = None
+    if rule == "float":
+        fillval = var.attrs.get("FILLVAL")
+
+        def transform(block: np.ndarray) -> None:
+            _mask_float(block, fillval)
+
     pos = 0
     for piece in pieces:
         _reader.read_records(piece.path, var.name, piece.start, piece.stop, out=raw[pos:pos + piece.n],
-                             executor=executor)
+                             executor=executor, transform=transform)
         pos += piece.n
-    return _finish(raw, var, rule)
+    return raw if rule == "float" else _finish(raw, var, rule)
 
 
 def _warn_if_nrv_differs(name: str, values: np.ndarray, var: _Var, rule: Rule, opened: list[_File]) -> None:
