@@ -4,9 +4,9 @@ One :class:`SolarWind` object describes the interplanetary medium seen by IMAP a
 on. Every instrument asks it for values at its own times, so MAG vectors, SWE electron distributions and SWE
 pitch angles tell one story:
 
-* quiet Parker-spiral wind (|B| ~ 5 nT, 45 deg from the Sun-Earth line, ``Bx ~ -By``) with Alfvenic,
-  transverse fluctuations with a ~f^-5/3 spectrum (dB/B ~ 0.35), a slow log-normal |B|, and sector
-  boundary crossings on later days;
+* quiet Parker-spiral wind (|B| ~ 5 nT at arctan(429 km/s / V) ~ 47 deg from the Sun-Earth line, ``Bx ~ -By``)
+  with Alfvenic, transverse fluctuations with a ~f^-5/3 spectrum (dB/B ~ 0.35), a slow log-normal |B|, and
+  heliospheric current sheet (sector boundary) crossings from day ~3.6 on;
 * an interplanetary shock at ``start + 12:00 UTC`` (:attr:`SolarWind.shock_time`): |B|, density, speed and
   electron temperature jump within a few seconds (|B| and density by ~2.6x);
 * a turbulent sheath until 22:00, then a magnetic cloud (smoothly rotating strong field, cold, tenuous,
@@ -208,9 +208,14 @@ class SolarWind:
         return {"shock": shock, "sheath": sheath, "cloud": cloud, "recovery": recovery}
 
     def sector(self, s: np.ndarray) -> np.ndarray:
-        """Magnetic sector sign (+1 away from the Sun, -1 toward) with current-sheet crossings after day 2."""
-        rng = np.random.default_rng([self.seed, 99])
-        crossings = np.array([3.6, 6.3, 9.1, 12.4]) * DAY + rng.uniform(-6, 6, 4) * 3600.0
+        """Magnetic sector sign (+1 away from the Sun, -1 toward).
+
+        The heliospheric current sheet is crossed at day ~3.6 and then every ~2.7 days (+-6 h).
+        """
+        s = np.asarray(s, dtype=float)
+        n = int(max(float(s.max(initial=0.0)) / DAY, 0.0) / 2.7) + 2
+        jitter = [np.random.default_rng([self.seed, 99, k]).uniform(-6, 6) for k in range(n)]
+        crossings = (3.6 + 2.7 * np.arange(n)) * DAY + np.array(jitter) * 3600.0
         sign = np.ones_like(s)
         for c in crossings:
             sign = sign * (1 - 2 * _smoothstep(s, c, 1800.0))
@@ -255,9 +260,10 @@ class SolarWind:
             "dbb": 0.35 * quiet + 0.65 * sheath + 0.1 * cloud + 0.3 * rec,
         }
 
-    def _mean_direction(self, s: np.ndarray, sector: np.ndarray, regions: dict[str, np.ndarray]) -> np.ndarray:
+    def _mean_direction(self, s: np.ndarray, sector: np.ndarray, regions: dict[str, np.ndarray],
+                        speed: np.ndarray) -> np.ndarray:
         """Unit large-scale field direction in GSE (N, 3)."""
-        phi = np.deg2rad(45.0)
+        phi = np.arctan(429.0 / speed)            # Parker angle at 1 AU: tan(phi) = Omega_sun r / V
         # away sector: B_R > 0, B_T < 0  ->  Bx < 0, By > 0 in GSE
         parker = np.stack([-np.cos(phi) * sector, np.sin(phi) * sector, np.zeros_like(s)], axis=1)
         h = s / 3600.0
@@ -281,7 +287,7 @@ class SolarWind:
     def _b_gse_seconds(self, s: np.ndarray) -> np.ndarray:
         regions = self._regions(s)
         plasma = self._plasma_from_seconds(s)
-        b0 = self._mean_direction(s, self.sector(s), regions)
+        b0 = self._mean_direction(s, self.sector(s), regions, plasma["speed"])
         delta = self._noise("direction", s)
         delta -= np.sum(delta * b0, axis=1)[:, None] * b0          # Alfvenic: transverse to the mean field
         direction = b0 + (plasma["dbb"] / 0.35)[:, None] * delta
