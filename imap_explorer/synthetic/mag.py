@@ -16,7 +16,7 @@ from imap_explorer._time import datetime64_to_tt2000
 from imap_explorer.filenames import sdc_key
 from imap_explorer.synthetic import attrs as A
 from imap_explorer.synthetic._cdf import write_dataset
-from imap_explorer.synthetic.physics import DAY, SolarWind, day_start
+from imap_explorer.synthetic.physics import DAY, DayLike, SolarWind, day_start
 
 __all__ = ["FRAMES", "write_mag_l1", "write_mag_l2", "write_mag_l2_legacy"]
 
@@ -153,9 +153,10 @@ def l2_vectors(model: SolarWind, times: np.ndarray, frame: str, rate: int = 2,
     return model.rotate(b, times, frame), magnitude
 
 
-def write_mag_l2(path_or_root: str | os.PathLike[str], day, descriptor: str = "burst-gse", rate: int | None = None,
-                 hours=None, seed: int = 0, *, version: str = "v001.0001", model: SolarWind | None = None,
-                 offset=None, generation_date: str | None = None) -> Path:
+def write_mag_l2(path_or_root: str | os.PathLike[str], day: DayLike, descriptor: str = "burst-gse",
+                 rate: int | None = None, hours: float | tuple[float, float] | None = None, seed: int = 0, *,
+                 version: str = "v001.0001", model: SolarWind | None = None, offset=None,
+                 generation_date: str | None = None) -> Path:
     """Write one MAG L2 day (``norm-<frame>`` or ``burst-<frame>``) in the current SDC layout.
 
     Parameters
@@ -184,11 +185,23 @@ def write_mag_l2(path_or_root: str | os.PathLike[str], day, descriptor: str = "b
     Returns
     -------
     pathlib.Path
-        The written file.
+        The written file. With an explicit ``.cdf`` path the global attributes (``Logical_file_id``) still
+        name the SDC file, e.g. ``imap_mag_l2_burst-gse_20260120_v001.0001``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown descriptor, a rate that is not a power of two up to 128, or hours outside [0, 24].
+
+    See Also
+    --------
+    write_swe_l2 : one SWE L2 day.
+    make_archive : a whole archive.
 
     Examples
     --------
     >>> write_mag_l2(tmp, "2026-01-20", "burst-gse", rate=64, hours=(11.5, 12.5))  # doctest: +SKIP
+    PosixPath('.../imap/mag/l2/2026/01/imap_mag_l2_burst-gse_20260120_v001.0001.cdf')
     """
     mode, _, frame = descriptor.partition("-")
     if mode not in ("norm", "burst") or frame not in FRAMES:
@@ -283,12 +296,28 @@ def _direction4() -> dict[str, xr.DataArray]:
     }
 
 
-def write_mag_l1(root: str | os.PathLike[str], day, data_level: str, sensor: str, *, model: SolarWind,
+def write_mag_l1(root: str | os.PathLike[str], day: DayLike, data_level: str, sensor: str, *, model: SolarWind,
                  version: str = "v001.0001", burst_fill: tuple[float, float] | None = None) -> Path:
     """Write MAG L1B or L1C ``norm-<sensor>`` for ``day`` (with the +-30 min buffers) under ``root``.
 
-    ``burst_fill`` (UTC hours) marks an L1C interval whose normal-mode vectors were generated from burst data
-    (``generated_flag`` 1).
+    Parameters
+    ----------
+    root : str or path-like
+        Archive root (SDC layout below it) or a target ``.cdf`` path.
+    day : date-like
+        The processing day; the file covers day -30 min .. day +24 h +30 min at 2 vectors/s.
+    data_level : {"l1b", "l1c"}
+    sensor : {"mago", "magi"}
+    model : SolarWind
+        The shared solar-wind model.
+    version : str, default "v001.0001"
+    burst_fill : (float, float), optional
+        UTC hours of an L1C interval whose normal-mode vectors were generated from burst data
+        (``generated_flag`` 1).
+
+    Returns
+    -------
+    pathlib.Path
     """
     if data_level not in ("l1b", "l1c") or sensor not in ("mago", "magi"):
         msg = f"Invalid MAG L1 product {data_level!r}/{sensor!r}. Expected l1b|l1c and mago|magi."
@@ -332,7 +361,7 @@ def write_mag_l1(root: str | os.PathLike[str], day, data_level: str, sensor: str
 
 
 # ---------------------------------------------------------------------------------------------- legacy layout
-def write_mag_l2_legacy(root: str | os.PathLike[str], day, frame: str = "dsrf", *, model: SolarWind,
+def write_mag_l2_legacy(root: str | os.PathLike[str], day: DayLike, frame: str = "dsrf", *, model: SolarWind,
                         version: str = "v002") -> Path:
     """Write one MAG L2 ``norm-<frame>`` day in the flight-era layout (imap_processing <= 1.0.25).
 
@@ -340,6 +369,11 @@ def write_mag_l2_legacy(root: str | os.PathLike[str], day, frame: str = "dsrf", 
     -1e31; ``UNITS ' '``; ``direction_label`` '0','1','2'; ``quality_flags``/``quality_bitmask`` CDF_INT8 with
     swapped CATDESCs (values 0/1 and 0/4 on the same rows); ``magnitude`` valid on fill rows with
     ``VAR_TYPE support_data``; ``epoch`` GZIP-compressed; legacy ``_vNNN`` name and ``Data_version`` "002".
+    It is written with ``cdflib.cdfwrite`` directly, because ``xarray_to_cdf`` >= 1.3.16 never compresses ``epoch``.
+
+    Returns
+    -------
+    pathlib.Path
     """
     from imap_explorer.synthetic._cdf import RawVariable, write_raw
 

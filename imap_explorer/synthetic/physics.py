@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SolarWind", "day_start", "rotation_about"]
+__all__ = ["DayLike", "SolarWind", "day_start", "electron_psd", "rotation_about"]
+
+#: Anything naming a day: ``"2026-01-20"``, ``"20260120"``, a date/datetime, or a datetime64.
+DayLike = str | dt.date | np.datetime64
 
 DAY = 86400.0
 _SEG_RATE = 2.0          # Hz, sampling of the noise segments
@@ -32,7 +35,7 @@ _SEG_PAD = 7200.0        # s, segment overlap on each side of a day (cross-fade 
 _NOISE_TAGS = {"direction": 1, "magnitude": 2, "density": 3, "burst": 4, "sensor": 5, "swe": 6}
 
 
-def day_start(day) -> np.datetime64:
+def day_start(day: DayLike) -> np.datetime64:
     """Return ``day`` (date, datetime, ``YYYY-MM-DD``/``YYYYMMDD`` string or datetime64) as datetime64[ns] midnight.
 
     Examples

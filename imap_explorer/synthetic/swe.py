@@ -14,6 +14,7 @@ measurement and are fill, as in flight. One record per written day is entirely f
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from imap_explorer._time import datetime64_to_tt2000
 from imap_explorer.filenames import sdc_key
 from imap_explorer.synthetic import attrs as A
 from imap_explorer.synthetic._cdf import write_dataset
-from imap_explorer.synthetic.physics import SolarWind, day_start, electron_psd
+from imap_explorer.synthetic.physics import DayLike, SolarWind, day_start, electron_psd
 
 __all__ = [
     "CYCLE_SECONDS",
@@ -482,9 +483,29 @@ def day_records(model: SolarWind, day: np.datetime64, hours=None) -> np.ndarray:
     return record_times(anchor, lo, hi)
 
 
-def write_swe_day(root, day, *, model: SolarWind, hours=DEFAULT_SWE_HOURS, version: str = "v001.0001",
-                  levels=("l1b", "l2", "l3")) -> list[Path]:
-    """Write the SWE ``sci`` products of one day under an archive ``root``; returns the paths."""
+def write_swe_day(root: str | os.PathLike[str], day: DayLike, *, model: SolarWind,
+                  hours: tuple[float, float] | None = DEFAULT_SWE_HOURS, version: str = "v001.0001",
+                  levels: tuple[str, ...] = ("l1b", "l2", "l3")) -> list[Path]:
+    """Write the SWE ``sci`` products of one day under an archive ``root`` from one simulation.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Archive root (SDC layout below it).
+    day : date-like
+        The processing day.
+    model : SolarWind
+        The shared solar-wind model (the same field as the MAG products).
+    hours : (float, float) or None, default :data:`DEFAULT_SWE_HOURS`
+        UTC hours of records to write; ``None`` for the whole day (~1 404 records, ~130 MB per L2 file).
+    version : str, default "v001.0001"
+    levels : tuple of str, default ("l1b", "l2", "l3")
+
+    Returns
+    -------
+    list of pathlib.Path
+        The written files, in ``levels`` order. Record 3 of the day is an all-fill record.
+    """
     day = day_start(day)
     times = day_records(model, day, hours)
     day_no = int((day - model.start).astype("timedelta64[D]").astype(np.int64))
@@ -505,8 +526,8 @@ def write_swe_day(root, day, *, model: SolarWind, hours=DEFAULT_SWE_HOURS, versi
     return out
 
 
-def write_swe_l2(path_or_root, day, *, hours=None, seed: int = 0, version: str = "v001.0001",
-                 model: SolarWind | None = None) -> Path:
+def write_swe_l2(path_or_root: str | os.PathLike[str], day: DayLike, *, hours: tuple[float, float] | None = None,
+                 seed: int = 0, version: str = "v001.0001", model: SolarWind | None = None) -> Path:
     """Write one SWE L2 ``sci`` day (default: the full day, ~1 404 records, ~340 MB before compression).
 
     Parameters
@@ -526,6 +547,16 @@ def write_swe_l2(path_or_root, day, *, hours=None, seed: int = 0, version: str =
     Returns
     -------
     pathlib.Path
+        The written file; record 1 is an all-fill record (``data_quality`` 255), as in the flight file.
+
+    See Also
+    --------
+    write_mag_l2 : one MAG L2 day.
+
+    Examples
+    --------
+    >>> write_swe_l2(tmp / "swe.cdf", "2026-01-20")  # doctest: +SKIP
+    PosixPath('.../swe.cdf')
     """
     day = day_start(day)
     model = model if model is not None else SolarWind(day, seed)
