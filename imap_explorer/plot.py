@@ -529,7 +529,7 @@ def _mag_arrays(ds: xr.Dataset, variable: str, cache: dict) -> dict[str, Any]:
         if values.dtype.kind != "f":
             values = values.astype(np.float64)
         t = _times(ds)
-        magnitude = np.sqrt(values[0] * values[0] + values[1] * values[1] + values[2] * values[2])
+        magnitude = np.sqrt(np.einsum("ij,ij->j", values, values))
         runs = (_flag_runs(t, ds["quality_flags"].values)
                 if "quality_flags" in ds.variables and ds["quality_flags"].dims == ("epoch",)
                 else (np.empty(0, np.int64), np.empty(0, np.int64)))
@@ -831,17 +831,20 @@ def _prepare(ds: xr.Dataset, span: tuple | None) -> xr.Dataset:
                "imap_explorer._time.tt2000_to_datetime64.")
         raise ValueError(msg)
     t = _times(ds)
-    keep = ~np.isnat(t)
-    if span is not None:
-        if span[0] is not None:
-            keep &= t >= span[0]
-        if span[1] is not None:
-            keep &= t < span[1]
-    if not keep.all():
-        ds = ds.isel(epoch=np.flatnonzero(keep))
-        t = t[keep]
-    if t.size > 1 and np.any(np.diff(t.view(np.int64)) < 0):
-        ds = ds.isel(epoch=np.argsort(t, kind="stable"))
+    tn = t.view(np.int64)
+    if tn.size > 1 and bool((tn[1:] < tn[:-1]).any()):
+        order = np.argsort(tn, kind="stable")  # NaT (int64 min) sorts first
+        ds, t = ds.isel(epoch=order), t[order]
+        tn = t.view(np.int64)
+    # sorted now: NaT records lead, and the time range is a slice (no copy of the data)
+    lo = int(np.searchsorted(tn, np.iinfo(np.int64).min, side="right"))
+    hi = tn.size
+    if span is not None and span[0] is not None:
+        lo = max(lo, int(np.searchsorted(tn, span[0].astype(np.int64), side="left")))
+    if span is not None and span[1] is not None:
+        hi = int(np.searchsorted(tn, span[1].astype(np.int64), side="left"))
+    if (lo, hi) != (0, tn.size):
+        ds = ds.isel(epoch=slice(lo, max(hi, lo)))
     if ds.sizes["epoch"] == 0:
         where = "" if span is None else f" between {span[0]} and {span[1]}"
         msg = f"{product_of(ds).logical_source} has no records{where}: nothing to plot."

@@ -567,6 +567,18 @@ def test_quicklook_time_range_trims_and_sets_the_axis():
         ql.quicklook(ds, time_range=("2026-01-20T01:00", "2026-01-20T00:00"))
 
 
+def test_quicklook_sorts_records_and_drops_nat_epochs():
+    ds = mag_dataset(n=50)
+    epoch = ds.epoch.values.copy()
+    epoch[7] = np.datetime64("NaT")
+    shuffled = ds.assign_coords(epoch=epoch).isel(epoch=np.random.default_rng(0).permutation(50))
+    fig = ql.quicklook(shuffled)
+    line = fig.axes[1].get_lines()[0]
+    assert line.full_t.size == 49
+    assert np.all(np.diff(line.full_t) > 0)
+    np.testing.assert_array_equal(line.full_y, np.delete(ds.b_gse.values[:, 0], 7))
+
+
 def test_quicklook_draws_into_given_axes_and_checks_their_number():
     fig, ax = plt.subplots()
     assert ql.quicklook(swe_l2_dataset(n=4), ax=ax) is fig
