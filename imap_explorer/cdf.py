@@ -818,8 +818,11 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
             plans[d] = _plan(opened, tv, name, bounds)
 
     out: dict[str, xr.Variable] = {}
+    futures = {}
     workers = min(4, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    # variables are read in parallel, and the compressed blocks of each variable too (a separate pool, so that no
+    # task waits on a task of its own pool); zlib, libdeflate and numpy release the GIL
+    with ThreadPoolExecutor(max_workers=workers) as var_pool, ThreadPoolExecutor(max_workers=workers) as block_pool:
         for name in chosen:
             var = ref.variables[name]
             rule = _rule(var)
@@ -836,8 +839,10 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
             elif mode == "backend" and not _is_time(var):
                 values = _backend_array(_RecordArray(var, rule, plans[vdims[0]]))
                 out[name] = xr.Variable(vdims, values, _display_attrs(var))
-            else:  # blocks are inflated on the pool (zlib and libdeflate release the GIL)
-                out[name] = xr.Variable(vdims, _read_eager(var, rule, plans[vdims[0]], pool), _display_attrs(var))
+            else:
+                futures[name] = var_pool.submit(_read_eager, var, rule, plans[vdims[0]], block_pool)
+        for name, future in futures.items():
+            out[name] = xr.Variable(dims[name], future.result(), _display_attrs(ref.variables[name]))
     out = {name: out[name] for name in chosen}
 
     coord_vars = {n: v for n, v in out.items() if n in coords or (v.ndim == 1 and v.dims == (n,))}
