@@ -147,9 +147,10 @@ def dark_rows(image: np.ndarray, rows: slice, cols: slice, threshold: int = 160)
 
 
 def load_cdf(paths):
-    """Load real/synthetic CDFs with ie.load (imap_explorer.cdf)."""
-    cdf = pytest.importorskip("imap_explorer.cdf", reason="imap_explorer.cdf (ie.load) not available yet")
-    return cdf.load(paths)
+    """Load real/synthetic CDFs with ie.load."""
+    import imap_explorer as ie
+
+    return ie.load(paths)
 
 
 # --------------------------------------------------------------------------- pure decisions
@@ -739,8 +740,9 @@ def test_newest_per_day_keeps_the_highest_version():
 
 @pytest.fixture(scope="module")
 def local_sdc(synthetic_archive):
-    server = pytest.importorskip("imap_explorer.server")
-    with server.LocalSDC(synthetic_archive) as sdc:
+    from imap_explorer.server import LocalSDC
+
+    with LocalSDC(synthetic_archive) as sdc:
         yield sdc
 
 
