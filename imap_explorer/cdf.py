@@ -149,8 +149,10 @@ def _read_file(path: Path, index: int) -> _File:
                 if data_type in _reader.CHAR_TYPES:
                     shape = shape[:-1]
                 dims, record_vary, n = shape[1:], not var.is_nrv, shape[0] if shape else 0
-            num_elems = var.values.dtype.itemsize if data_type in _reader.CHAR_TYPES and lay is None else (
-                lay.num_elems if lay is not None else 1)
+            if lay is not None:
+                num_elems = lay.num_elems
+            else:  # pycdfpp gives the string length as the last axis of a CHAR variable
+                num_elems = int(var.shape[-1]) if data_type in _reader.CHAR_TYPES and len(var.shape) else 1
             attrs = {key: _attr_value(att.value, att.type().value) for key, att in var.attributes.items()}
             variables[name] = _Var(name, data_type, _reader.numpy_dtype(data_type, num_elems), tuple(dims),
                                    record_vary, max(int(n), 0), attrs)
@@ -311,12 +313,18 @@ def _out_dtype(var: _Var, rule: Rule) -> np.dtype:
 # ====================================================================================================================
 def _mask_float(values: np.ndarray, fillval: Any) -> np.ndarray:
     """Set fill to NaN in place, block by block (no second copy of the data)."""
-    flat = values.reshape(-1)
     fv = None
     if fillval is not None and np.ndim(fillval) == 0:
         with np.errstate(over="ignore", invalid="ignore"):
             fv = np.asarray(fillval).astype(values.dtype)
         fv = None if (np.isnan(fv) or fv <= FILL_THRESHOLD) else fv
+    if not values.flags.c_contiguous:  # reshape would copy: mask the array as a whole
+        mask = values <= FILL_THRESHOLD
+        if fv is not None:
+            mask |= values == fv
+        values[mask] = np.nan
+        return values
+    flat = values.reshape(-1)
     for lo in range(0, flat.size, _MASK_BLOCK):
         block = flat[lo:lo + _MASK_BLOCK]
         mask = block <= FILL_THRESHOLD
@@ -650,7 +658,8 @@ def _lazy(var: _Var, rule: Rule, pieces: Sequence[_Piece], dims: tuple[str, ...]
     norm: list[Any] = [_record_chunks(pieces, row_bytes, spec[0])]
     for s, n in zip(spec[1:], var.shape):
         norm.append(n if not isinstance(s, (int, np.integer)) or s <= 0 else int(s))
-    name = f"imap-{var.name}-{tokenize(arr.pieces, var.name, rule, str(arr.dtype), arr.shape)}"
+    stamps = [(os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in {piece.path for piece in pieces}]
+    name = f"imap-{var.name}-{tokenize(arr.pieces, stamps, var.name, rule, str(arr.dtype), arr.shape)}"
     return da.from_array(arr, chunks=tuple(norm), name=name, lock=False, asarray=False,
                          meta=np.empty((0,) * arr.ndim, arr.dtype))
 
@@ -985,9 +994,13 @@ def _newest_per_day(frame):
     """Keep the highest version of each (start_date, repointing) in a query result (the server should already)."""
     if "file_path" not in frame.columns:
         return frame
-    infos = [parse_filename(str(k).rsplit("/", 1)[-1]) for k in frame["file_path"]]
     best: dict[tuple, tuple] = {}
-    for i, info in enumerate(infos):
+    for i, file_path in enumerate(frame["file_path"]):
+        try:
+            info = parse_filename(str(file_path).rsplit("/", 1)[-1])
+        except ValueError:
+            best[("unparsed", i)] = ((0, 0), i)
+            continue
         key = (info.instrument, info.data_level, info.descriptor, info.start_date, info.repointing, info.cr)
         rank = (info.major_version if info.major_version is not None else 1, info.minor_version or 0)
         if key not in best or rank > best[key][0]:
