@@ -658,7 +658,7 @@ def _lazy(var: _Var, rule: Rule, pieces: Sequence[_Piece], dims: tuple[str, ...]
     norm: list[Any] = [_record_chunks(pieces, row_bytes, spec[0])]
     for s, n in zip(spec[1:], var.shape):
         norm.append(n if not isinstance(s, (int, np.integer)) or s <= 0 else int(s))
-    stamps = [(os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in {piece.path for piece in pieces}]
+    stamps = [(os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in sorted({piece.path for piece in pieces})]
     name = f"imap-{var.name}-{tokenize(arr.pieces, stamps, var.name, rule, str(arr.dtype), arr.shape)}"
     return da.from_array(arr, chunks=tuple(norm), name=name, lock=False, asarray=False,
                          meta=np.empty((0,) * arr.ndim, arr.dtype))
