@@ -778,3 +778,19 @@ def test_cli_quicklook_stacks_products_and_reports_no_match(local_sdc, tmp_path,
     assert "No science CDF file matches" in err
     assert "start_date='20300101'" in err
     assert not (tmp_path / "none.png").exists()
+
+
+def test_quicklook_of_a_query_table_downloads_and_loads_each_product(local_sdc, tmp_path):
+    import imap_explorer as ie
+
+    with ie.set_options(url=local_sdc.url, data_dir=tmp_path / "archive"):
+        mag = ie.query(instrument="mag", data_level="l2", descriptor="norm-gsm", start_date="20260120",
+                       end_date="20260121", version="latest")
+        swe = ie.query(instrument="swe", data_level="l2", start_date="20260121", end_date="20260121",
+                       version="latest")
+        fig = ql.quicklook(pd.concat([mag, swe], ignore_index=True))
+    assert [a.get_ylabel() for a in fig.axes] == ["|B| [nT]", "B GSM [nT]", "Energy [eV]"]
+    assert fig.get_suptitle().startswith("imap_mag_l2_norm-gsm v001.0001 | imap_swe_l2_sci v001.0001\n")
+    assert len(list((tmp_path / "archive").rglob("*.cdf"))) == 3
+    with pytest.raises(ValueError, match="The file table is empty"):
+        ql.quicklook(mag.iloc[0:0])
