@@ -1,15 +1,18 @@
 """Pixel-exact min-max decimation of long time series for matplotlib, re-done on zoom.
 
 A day of 128 Hz MAG burst data holds 11 million samples per component; a screen column shows a few
-thousand of them. :func:`minmax_decimate` keeps, for every pixel column, the first, minimum, maximum and
-last sample (the "M4" aggregation): the line then covers exactly the rows the full line covers in each
-column, joins neighbouring columns through the true adjacent samples, and breaks wherever the full line
-breaks (a NaN between two columns, an all-NaN or empty column). :class:`MinMaxLine` is a
-:class:`~matplotlib.lines.Line2D` that keeps the full data and decimates again for the visible x range
-and pixel width whenever it is drawn or its axes' ``xlim`` changes (zoom and pan in ipympl).
+thousand of them. :func:`minmax_decimate` keeps, for every bin, the first, minimum, maximum and last
+sample (the "M4" aggregation): the line then covers the rows the full line covers in each bin, joins
+neighbouring bins through the true adjacent samples, and breaks wherever the full line breaks (a NaN
+between two bins, an all-NaN or empty bin). :class:`MinMaxLine` is a :class:`~matplotlib.lines.Line2D`
+that keeps the full data and, whenever it is drawn after its axes' ``xlim`` or size changed (zoom and pan
+in ipympl, saving at another dpi), decimates it again into :data:`OVERSAMPLE` bins per output pixel
+column of the visible range, aligned with the pixel grid. Rendered, it matches the every-point line to
+within 2 px per column (see ``tests/test_plot.py`` and ``benchmarks/bench_plot.py``).
 
-Times are handled as int64 nanoseconds (``datetime64[ns]`` viewed as int64); only the few thousand
-decimated points are converted to matplotlib date numbers.
+Times are handled as int64 nanoseconds (``datetime64[ns]`` viewed as int64); only the decimated points
+are converted to matplotlib date numbers. Pass contiguous ``y`` arrays: reducing a strided column is
+about ten times slower.
 """
 
 from __future__ import annotations
