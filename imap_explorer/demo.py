@@ -310,7 +310,7 @@ def tutorial_source(source: str | None = None) -> TutorialSource:
 
 # --------------------------------------------------------------------------- imap-explorer demo
 class _Stop(Exception):
-    """Raised by the SIGTERM handler so that the demo unwinds like after Ctrl-C."""
+    """Raised by the SIGINT/SIGTERM handler so that the demo unwinds and stops what it started."""
 
 
 def _app_notebook() -> Path:
@@ -412,14 +412,17 @@ def run_demo(args: argparse.Namespace) -> int:
         msg = f"Port {port} on {host} is already in use. Choose another with --port, e.g. --port {port + 1}."
         raise OSError(msg)
 
+    # SIGINT (Ctrl-C) and SIGTERM both stop the demo cleanly. SIGINT is handled explicitly because a process
+    # started in the background by a non-interactive shell inherits it ignored.
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGTERM) if in_main_thread else None
+    previous = {signum: signal.getsignal(signum) for signum in stop_signals} if in_main_thread else {}
 
-    def _on_sigterm(signum: int, frame: Any) -> None:
+    def _on_stop_signal(signum: int, frame: Any) -> None:
         raise _Stop
 
-    if in_main_thread:
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    for signum in previous:
+        signal.signal(signum, _on_stop_signal)
     try:
         archive = ensure_archive(args.archive)
         with tempfile.TemporaryDirectory(prefix="imap-explorer-demo-") as scratch, \
@@ -429,8 +432,8 @@ def run_demo(args: argparse.Namespace) -> int:
         print("Stopped.", flush=True)
         return 0
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _serve_app(notebook: Path, api_url: str, archive: Path, scratch: Path, host: str, port: int,
@@ -471,4 +474,7 @@ def _serve_app(notebook: Path, api_url: str, archive: Path, scratch: Path, host:
             return 1
         finally:
             print("Stopping the Explorer app ...", flush=True)
+            if threading.current_thread() is threading.main_thread():
+                for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the (bounded) stop
+                    signal.signal(signum, signal.SIG_IGN)
             _stop_process(proc)
