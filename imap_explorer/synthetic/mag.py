@@ -77,7 +77,7 @@ def _hf_noise(model: SolarWind, day_no: int, s: np.ndarray, rate: int) -> np.nda
         sel = hour == h
         rng = np.random.default_rng([model.seed, 4, day_no + 100_000, int(h), rate])
         n = int(sel.sum())
-        noise = _colored_noise(rng, n, float(rate), 3, -5.0 / 3.0, 1.0, 5.5e-5 * 25.0, f_high=3.0)
+        noise = _colored_noise(rng, n, float(rate), 3, -5.0 / 3.0, 1.0, 2.5e-4 * 25.0, f_high=3.0)
         f_cut = np.fft.rfftfreq(n, 1.0 / rate)
         spec = np.fft.rfft(noise, axis=0)
         spec[f_cut < 1.0] = 0.0

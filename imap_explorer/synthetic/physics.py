@@ -92,16 +92,21 @@ def _smoothstep(x, x0: float, width: float) -> np.ndarray:
 
 
 def _colored_noise(rng: np.random.Generator, n: int, rate: float, ncomp: int, slope: float, f_break: float,
-                   level: float, f_high: float | None = None, slope_high: float = -2.8) -> np.ndarray:
+                   level: float, f_high: float | None = None, slope_high: float = -2.8,
+                   f_knee: float | None = None) -> np.ndarray:
     """Gaussian noise (n, ncomp) whose one-sided PSD is ``level * (f / 1 Hz) ** slope`` above ``f_break``.
 
     Below ``f_break`` the spectrum is flat (finite variance); above ``f_high`` it steepens to ``slope_high``.
+    With ``f_knee``, the range ``f_break .. f_knee`` follows f^-1 (the energy-containing range of the solar
+    wind) and the inertial range ``slope`` starts at ``f_knee``.
     """
     white = rng.standard_normal((n, ncomp))
     spec = np.fft.rfft(white, axis=0)
     f = np.fft.rfftfreq(n, d=1.0 / rate)
     fe = np.maximum(f, f_break)
     psd = level * fe ** slope
+    if f_knee is not None:
+        psd = np.where(fe < f_knee, level * f_knee ** slope * (fe / f_knee) ** -1.0, psd)
     if f_high is not None:
         psd = np.where(f > f_high, level * f_high ** slope * (np.maximum(f, f_high) / f_high) ** slope_high, psd)
     psd[0] = 0.0
@@ -156,8 +161,9 @@ class SolarWind:
             rng = np.random.default_rng([self.seed, _NOISE_TAGS[tag], day + 100_000])
             n = int((DAY + 2 * _SEG_PAD) * _SEG_RATE)
             if tag == "direction":
-                # dimensionless transverse fluctuation; rms ~0.3 per component, f^-5/3 inertial range
-                seg = _colored_noise(rng, n, _SEG_RATE, 3, -5.0 / 3.0, 1.0 / 14400.0, 5.5e-5)
+                # dimensionless transverse fluctuation: f^-5/3 above 1/30 min (PSD 2.5e-4 B^2 at 1 Hz, dB ~0.15 nT
+                # over 1 s at 5 nT), f^-1 from 30 min to 6 h, dB/B ~0.3 at hour scales
+                seg = _colored_noise(rng, n, _SEG_RATE, 3, -5.0 / 3.0, 1.0 / 21600.0, 2.5e-4, f_knee=1.0 / 1800.0)
             elif tag == "magnitude":
                 seg = _colored_noise(rng, n, _SEG_RATE, 1, -2.0, 1.0 / 21600.0, 1.2e-6)
             else:  # density / plasma: slow log-normal variations
@@ -296,7 +302,7 @@ class SolarWind:
         direction = b0 + (plasma["dbb"] / 0.35)[:, None] * delta
         direction /= np.linalg.norm(direction, axis=1)[:, None]
         mag = self._noise("magnitude", s)[:, 0]
-        magnitude = plasma["b_magnitude"] * np.exp(0.18 * mag + 0.12 * regions["sheath"] * mag)
+        magnitude = plasma["b_magnitude"] * np.exp(0.35 * mag + 0.2 * regions["sheath"] * mag)
         return direction * magnitude[:, None]
 
     def _plasma_from_seconds(self, s: np.ndarray) -> dict[str, np.ndarray]:
