@@ -436,6 +436,19 @@ def test_mag_field_is_a_parker_spiral_with_solar_wind_magnitudes(mag_day0):
     assert np.std(magnitude[quiet]) / np.median(magnitude[quiet]) < 0.3
 
 
+def test_mag_fluctuations_have_a_kolmogorov_spectrum(mag_day0):
+    times, b, _ = mag_day0
+    quiet = b["gse"][: 9 * 7200, 1]                                              # 00:00-09:00, before the repointing
+    assert np.all(np.isfinite(quiet))
+    f = np.fft.rfftfreq(quiet.size, 0.5)
+    power = np.abs(np.fft.rfft(quiet - quiet.mean())) ** 2
+    band = (f > 1e-3) & (f < 0.3)
+    slope = np.polyfit(np.log10(f[band]), np.log10(power[band]), 1)[0]
+    assert -1.9 < slope < -1.45                                                  # ~ -5/3
+    step = np.diff(quiet[::2])                                                    # 1 s increments
+    assert 0.05 < np.std(step) < 0.5                                              # a few tenths of nT
+
+
 def test_mag_frames_are_rotations_of_one_field(mag_day0):
     _, b, magnitude = mag_day0
     ok = np.isfinite(b["gse"][:, 0])
