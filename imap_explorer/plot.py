@@ -1018,8 +1018,8 @@ def _newest_per_day(frame: pd.DataFrame) -> pd.DataFrame:
 def quicklook_command(args: argparse.Namespace) -> int:
     """Run ``imap-explorer quicklook``: query, download, load, plot, save; print where the image went.
 
-    Only the newest version of each day's file is plotted, and the time axis spans the requested
-    dates (``--start-date`` 00:00 to the day after ``--end-date``).
+    Only the newest version of each day's file is plotted, and only records within the requested dates
+    (``--start-date`` 00:00 to the day after ``--end-date``); the time axis spans those records.
 
     Parameters
     ----------
@@ -1078,7 +1078,10 @@ def quicklook_command(args: argparse.Namespace) -> int:
     for rows in groups.values():
         paths = download(frame.iloc[rows], progress=False)
         datasets.append(load([str(p) for p in paths]))
-    fig = quicklook(datasets, variables=args.variables, time_range=span)
+    # trim to the requested days (MAG L1A-L1C carry +-30 min of the neighbouring days), but let the time
+    # axis follow the data: a burst hour or a few SWE hours should not sit in an empty day
+    datasets = [_prepare(ds, span) for ds in datasets]
+    fig = quicklook(datasets, variables=args.variables)
     out = Path(args.output).expanduser()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
