@@ -206,7 +206,7 @@ class TutorialSource:
         return self.name == "local"
 
     def close(self) -> None:
-        """Stop the embedded server (if any). Called automatically when the kernel exits."""
+        """Stop the embedded server (if any) and restore the environment. Called automatically at exit."""
         if self._stack is not None:
             self._stack.close()
             self._stack = None
@@ -230,6 +230,16 @@ class TutorialSource:
 
 _active: TutorialSource | None = None
 _active_lock = threading.Lock()
+#: The environment variables a local source sets or removes (and puts back when it is closed).
+_LOCAL_ENV = ("IMAP_DATA_ACCESS_URL", "IMAP_DATA_DIR", "IMAP_API_KEY", "IMAP_ACCESS_TOKEN")
+
+
+def _restore_environment(saved: dict[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _chosen_source(source: str | None) -> str:
@@ -277,7 +287,8 @@ def tutorial_source(source: str | None = None) -> TutorialSource:
     global _active
     chosen = _chosen_source(source)
     with _active_lock:
-        if _active is not None and _active.name == chosen:
+        closed = _active is not None and _active.is_local and _active._stack is None
+        if _active is not None and _active.name == chosen and not closed:
             return _active
         if _active is not None:
             _active.close()
@@ -293,6 +304,7 @@ def tutorial_source(source: str | None = None) -> TutorialSource:
 
         archive = ensure_archive()
         stack = contextlib.ExitStack()
+        stack.callback(_restore_environment, {name: os.environ.get(name) for name in _LOCAL_ENV})
         scratch = Path(tempfile.mkdtemp(prefix="imap-explorer-tutorial-"))
         stack.callback(shutil.rmtree, scratch, ignore_errors=True)
         data_dir = scratch / "data"

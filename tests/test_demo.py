@@ -153,10 +153,19 @@ def test_tutorial_source_local_serves_the_synthetic_archive(monkeypatch, synthet
     assert paths[0].is_file()
     assert src.data_dir in paths[0].parents
 
+    port = int(src.url.rsplit(":", 1)[1])
     src.close()
     assert not src.data_dir.exists()
-    with pytest.raises(ie.ApiError):
-        ie.query(instrument="mag", data_level="l2", start_date="20260120", end_date="20260120")
+    assert "IMAP_DATA_ACCESS_URL" not in os.environ  # the environment is as before
+    assert os.environ["IMAP_API_KEY"] == "a-real-key-the-local-server-must-not-see"
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass  # the server is gone
+
+    # Switching source in the same process: the local server is stopped, the real SDC's settings apply.
+    again = demo.tutorial_source("local")
+    assert again is not src
+    assert demo.tutorial_source("sdc").url == "https://api.imap-mission.com"
+    assert again._stack is None
 
 
 # --------------------------------------------------------------------------- imap-explorer demo (subprocess)
