@@ -794,3 +794,28 @@ def test_quicklook_of_a_query_table_downloads_and_loads_each_product(local_sdc, 
     assert len(list((tmp_path / "archive").rglob("*.cdf"))) == 3
     with pytest.raises(ValueError, match="The file table is empty"):
         ql.quicklook(mag.iloc[0:0])
+
+
+def test_cli_quicklook_time_axis_follows_the_records(local_sdc, tmp_path, monkeypatch, capsys):
+    from matplotlib.figure import Figure
+
+    from imap_explorer.cli import main
+
+    saved = []
+    original = Figure.savefig
+
+    def keep(self, *args, **kwargs):  # record the figure the command saves, then save it for real
+        saved.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    out = tmp_path / "burst.png"
+    assert main(["--url", local_sdc.url, "quicklook", "--instrument", "mag", "--data-level", "l2",
+                 "--descriptor", "burst-gse", "--start-date", "20260120", "--end-date", "20260120",
+                 "-o", str(out)]) == 0
+    assert out.is_file()
+    (fig,) = saved
+    lo, hi = (np.datetime64(round((x - _decimate.ns_to_num(0)) * 86_400e9), "ns") for x in fig.axes[0].get_xlim())
+    assert abs(lo - np.datetime64("2026-01-20T11:30")) < np.timedelta64(1, "s")  # the burst hour, not the day
+    assert abs(hi - np.datetime64("2026-01-20T12:30")) < np.timedelta64(1, "s")
+    assert legend_texts(fig.axes[1])[:3] == ["B_x GSE", "B_y GSE", "B_z GSE"]
