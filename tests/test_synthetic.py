@@ -699,3 +699,22 @@ def test_swe_strahl_flips_to_180_degrees_in_a_toward_sector():
     psd = rec.psd[:, 15]
     assert psd[pitch > 155].mean() > 2 * psd[pitch < 25].mean()
     assert psd[pitch > 155].mean() > 2 * psd[(pitch > 70) & (pitch < 110)].mean()
+
+
+def test_mag_l1c_and_l2_carry_the_same_field(synthetic_archive):
+    """L1C MAGo (SRF + sensor offset, unaligned times) agrees with L2 SRF at the nearest L2 sample."""
+    l1c = cdflib.CDF(_find(synthetic_archive, r"imap_mag_l1c_norm-mago_20260120_v001\.0001\.cdf"))
+    l2 = cdflib.CDF(_find(synthetic_archive, r"imap_mag_l2_norm-srf_20260120_v001\.0001\.cdf"))
+    t1, t2 = _values(l1c, "epoch"), _values(l2, "epoch")
+    inside = (t1 >= t2[0]) & (t1 <= t2[-1])
+    after = np.clip(np.searchsorted(t2, t1[inside]), 1, t2.size - 1)
+    nearest = np.where(t1[inside] - t2[after - 1] < t2[after] - t1[inside], after - 1, after)
+    assert np.abs(t2[nearest] - t1[inside]).max() < 60_000_000                   # L1 is ~19 ms late, never aligned
+    v1 = _values(l1c, "vectors")[inside, :3]
+    v2 = _fill_to_nan(_values(l2, "b_srf"))[nearest]
+    ok = np.isfinite(v2[:, 0])
+    diff = np.median(v1[ok] - v2[ok], axis=0)
+    assert np.allclose(diff, [0.12, -0.08, 0.05], atol=0.03)                     # the MAGo sensor offset
+    assert np.median(np.abs(v1[ok] - v2[ok] - diff)) < 0.2                        # spin phase moves 0.5 deg in 19 ms
+    magi = cdflib.CDF(_find(synthetic_archive, r"imap_mag_l1c_norm-magi_20260120_v001\.0001\.cdf"))
+    assert np.median(np.abs(_values(magi, "vectors")[:, 0] - _values(l1c, "vectors")[:, 0])) < 2.0
