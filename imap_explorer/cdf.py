@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 import imap_explorer.accessor  # noqa: F401 - registers the ds.imap accessor
@@ -851,7 +852,10 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
             else:
                 futures[name] = var_pool.submit(_read_eager, var, rule, plans[vdims[0]], block_pool)
         for name, future in futures.items():
-            out[name] = xr.Variable(dims[name], future.result(), _display_attrs(ref.variables[name]))
+            values = future.result()
+            if dims[name] == (name,) and values.dtype.kind == "M":  # the time index: hand pandas our array
+                values = pd.DatetimeIndex(values, copy=False, name=name)  # (pd.Index would copy it, twice)
+            out[name] = xr.Variable(dims[name], values, _display_attrs(ref.variables[name]))
     out = {name: out[name] for name in chosen}
 
     coord_vars = {n: v for n, v in out.items() if n in coords or (v.ndim == 1 and v.dims == (n,))}
