@@ -398,6 +398,8 @@ def _as_paths(files: Any) -> list[Path]:
 
         data_dir = resolve().data_dir
         keys = [str(k) for k in frame["file_path"].tolist()]
+        if not keys:
+            raise ValueError("No files to load: the DataFrame is empty (the query matched nothing).")
         paths = [local_path(data_dir, k) for k in keys]
         missing = [k for k, p in zip(keys, paths) if not p.is_file()]
         if missing:

@@ -457,6 +457,19 @@ def test_load_dataframe_resolves_local_archive(tmp_path, monkeypatch):
     assert load(SWE_L2.name).sizes["epoch"] == 6  # a bare name is found in the local archive
     with pytest.raises(ValueError, match="file_path"):
         load(pd.DataFrame({"name": [key]}))
+    with pytest.raises(ValueError, match="DataFrame is empty"):
+        load(pd.DataFrame({"file_path": []}))
+    with pytest.raises(ValueError, match="list is empty"):
+        load([])
+    with pytest.raises(TypeError, match="expected a path"):
+        load(42)
+
+
+@requires_real
+def test_load_files_of_different_products_name_the_mismatch():
+    with pytest.raises(InvalidFileError, match="has no variable 'b_dsrf'") as info:
+        load([MAG_L2_0120, SWE_L2])
+    assert SWE_L2.name in str(info.value)
 
 
 @requires_real
