@@ -718,3 +718,17 @@ def test_mag_l1c_and_l2_carry_the_same_field(synthetic_archive):
     assert np.median(np.abs(v1[ok] - v2[ok] - diff)) < 0.2                        # spin phase moves 0.5 deg in 19 ms
     magi = cdflib.CDF(_find(synthetic_archive, r"imap_mag_l1c_norm-magi_20260120_v001\.0001\.cdf"))
     assert np.median(np.abs(_values(magi, "vectors")[:, 0] - _values(l1c, "vectors")[:, 0])) < 2.0
+
+
+def test_writers_silence_cdflib_and_restore_its_logger(tmp_path, caplog):
+    import logging
+
+    logger = logging.getLogger("cdflib")
+    before = (logger.level, logger.propagate)
+    with caplog.at_level(logging.DEBUG):
+        write_mag_l2(tmp_path, "2026-01-20", "norm-gse", hours=0.05)            # xarray_to_cdf auto-fixes labels
+        write_swe_day(tmp_path, "2026-01-20", model=SolarWind("2026-01-20"), hours=(0.0, 0.05), levels=("l2", "l3"))
+    assert [r for r in caplog.records if r.name.startswith("cdflib")] == []
+    assert (logger.level, logger.propagate) == before
+    assert len(list(tmp_path.rglob("*.cdf"))) == 3
+    assert not [p for p in tmp_path.rglob(".synthetic-*")]
