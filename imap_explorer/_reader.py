@@ -3,13 +3,15 @@
 Two readers cooperate:
 
 * **pycdfpp** parses the file structure and the attributes (fast, and it handles every CDF variant), and is the
-  fallback reader of values for layouts the fast path below does not cover (CDF 2.x, big-endian encodings, RLE or
-  Huffman compression, sparse or virtual records, non-varying dimensions).
+  fallback reader of values for layouts the record reader does not cover (CDF 2.x, big-endian encodings, RLE or
+  Huffman compression, sparse or virtual records, non-varying dimensions, whole-file compression).
 * **The record reader here** walks the CDF 3 internal records itself (GDR -> zVDR chain -> VXR tree -> VVR/CVVR,
   as in the CDF Internal Format Description) and reads any record range ``[start, stop)`` of a variable directly
-  into a caller-provided array: an uncompressed block is read with ``readinto`` at the right offset, and a GZIP
-  block (cdflib writes them ~64 KiB each) is inflated only if it overlaps the range. Whole-variable reads go
-  through the same path, with the blocks inflated on a thread pool (zlib and libdeflate release the GIL).
+  into a caller-provided array: uncompressed records are read with ``readinto`` at their offset, and GZIP blocks
+  (cdflib writes them ~64 KiB each) are fetched in runs of a few MiB and inflated only if they overlap the range,
+  on a thread pool (zlib and libdeflate release the GIL). Whole variables go through the same path: pycdfpp is as
+  fast, but it memory-maps the file and the mapped pages stay resident while its arrays live (+ the file size of
+  RSS), whereas this reader's peak is the output plus a few MiB.
 
 Nothing here keeps a file open between calls, and every function takes a path, so the functions can run in dask
 tasks on other processes or machines.
