@@ -409,6 +409,7 @@ def read_records(
             tail = run[-1][0]
             end = tail + struct.unpack(">q", f.read(tail, 8))[0]
             region = memoryview(f.read(base, end - base))
+            span: list[int] = []  # destination byte range filled so far, while it stays contiguous
             for off, first, last, _ in run:
                 o = off - base
                 size, btype = struct.unpack(">qi", region[o:o + 12])
@@ -423,8 +424,16 @@ def read_records(
                                      f"{(last + 1 - first) * rb}")
                 view, skip, nbytes = dest(first, last)
                 view[:] = np.frombuffer(raw, np.uint8, nbytes, skip)
-                if per_block is not None:
-                    per_block(view.view(dtype))
+                if per_block is not None:  # transform once per contiguous stretch (small blocks cost calls)
+                    lo = (max(first, start) - start) * rb
+                    if span and span[1] == lo:
+                        span[1] = lo + nbytes
+                    else:
+                        if span:
+                            per_block(buf[span[0]:span[1]].view(dtype))
+                        span[:] = [lo, lo + nbytes]
+            if per_block is not None and span:
+                per_block(buf[span[0]:span[1]].view(dtype))
 
         if executor is not None and len(runs) > 1:
             for fut in [executor.submit(inflate_run, run) for run in runs]:
