@@ -819,3 +819,37 @@ def test_cli_quicklook_time_axis_follows_the_records(local_sdc, tmp_path, monkey
     assert abs(lo - np.datetime64("2026-01-20T11:30")) < np.timedelta64(1, "s")  # the burst hour, not the day
     assert abs(hi - np.datetime64("2026-01-20T12:30")) < np.timedelta64(1, "s")
     assert legend_texts(fig.axes[1])[:3] == ["B_x GSE", "B_y GSE", "B_z GSE"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:traitlets")  # ipympl's Toolbar init, not ours
+def test_minmax_line_redecimates_after_an_ipympl_toolbar_zoom():
+    """Drag a zoom rectangle with the ipympl widget's toolbar: the line is re-decimated for the new view."""
+    from ipympl.backend_nbagg import _Backend_ipympl
+    from matplotlib.backend_bases import MouseButton, MouseEvent
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 3), dpi=100)
+    _Backend_ipympl.new_figure_manager_given_figure(1, fig)  # the ipympl Canvas widget and its Toolbar
+    canvas = fig.canvas
+    ax = fig.subplots()
+    n = 1_000_000
+    t = DAY + np.arange(n) * np.timedelta64(10, "ms")
+    line = _decimate.add_minmax_line(ax, t, np.sin(np.arange(n) / 3000.0))
+    ax.set_xlim(t[0], t[-1])
+    canvas.draw()
+    step_before = np.nanmedian(np.diff(line.get_xdata()))
+    canvas.toolbar.zoom()
+    box = ax.bbox
+    x0, x1 = box.x0 + 0.40 * box.width, box.x0 + 0.45 * box.width
+    y0, y1 = box.y0 + 0.05 * box.height, box.y0 + 0.95 * box.height
+    MouseEvent("button_press_event", canvas, x0, y0, MouseButton.LEFT)._process()
+    MouseEvent("motion_notify_event", canvas, x1, y1, buttons={MouseButton.LEFT})._process()
+    MouseEvent("button_release_event", canvas, x1, y1, MouseButton.LEFT)._process()
+    lo, hi = ax.get_xlim()
+    assert hi - lo < 0.1 * (_decimate.ns_to_num(t[-1].view(np.int64)) - _decimate.ns_to_num(t[0].view(np.int64)))
+    assert line.stale  # the xlim_changed callback invalidated the decimation
+    canvas.draw()
+    x = line.get_xdata()
+    inside = x[(x >= lo) & (x <= hi)]
+    assert inside.size > 1000
+    assert np.nanmedian(np.diff(inside)) < step_before / 10
