@@ -821,15 +821,27 @@ def test_cli_quicklook_time_axis_follows_the_records(local_sdc, tmp_path, monkey
     assert legend_texts(fig.axes[1])[:3] == ["B_x GSE", "B_y GSE", "B_z GSE"]
 
 
+@pytest.fixture
+def ipympl_backend():
+    """ipympl's Figure-manager factory; importing ipympl switches pyplot's backend, so switch it back."""
+    backend = matplotlib.get_backend()
+    try:
+        from ipympl.backend_nbagg import _Backend_ipympl
+
+        yield _Backend_ipympl
+    finally:
+        plt.switch_backend(backend)
+        assert matplotlib.get_backend().lower() == backend.lower()
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:traitlets")  # ipympl's Toolbar init, not ours
-def test_minmax_line_redecimates_after_an_ipympl_toolbar_zoom():
+def test_minmax_line_redecimates_after_an_ipympl_toolbar_zoom(ipympl_backend):
     """Drag a zoom rectangle with the ipympl widget's toolbar: the line is re-decimated for the new view."""
-    from ipympl.backend_nbagg import _Backend_ipympl
     from matplotlib.backend_bases import MouseButton, MouseEvent
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(4, 3), dpi=100)
-    _Backend_ipympl.new_figure_manager_given_figure(1, fig)  # the ipympl Canvas widget and its Toolbar
+    ipympl_backend.new_figure_manager_given_figure(1, fig)  # the ipympl Canvas widget and its Toolbar
     canvas = fig.canvas
     ax = fig.subplots()
     n = 1_000_000
