@@ -981,10 +981,15 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
         fig = axes[0].figure
 
     i, cache = 0, {}
-    for ds, product, panels in plans:
-        for panel in panels:
-            _draw_panel(axes[i], ds, panel, product, cache)
-            i += 1
+    try:
+        for ds, product, panels in plans:
+            for panel in panels:
+                _draw_panel(axes[i], ds, panel, product, cache)
+                i += 1
+    except BaseException:
+        if ax is None:  # no half-drawn figure left behind in pyplot
+            plt.close(fig)
+        raise
     del cache
 
     starts = [_times(ds)[0] for ds, _, _ in plans]
