@@ -10,9 +10,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -126,7 +130,7 @@ def test_binder_environment_runs_every_tutorial(tmp_path):
                         "MPLBACKEND")}
     env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(venv),
                XDG_CACHE_HOME=str(tmp_path / "cache"), IMAP_EXPLORER_SOURCE="local",
-               JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"))
+               JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-run"))
     env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))  # the image's cache would be empty
     env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
 
@@ -147,3 +151,43 @@ def test_binder_environment_runs_every_tutorial(tmp_path):
     assert f"{venv}/lib" in kernel.split()[-1]  # imap_explorer imported from site-packages
     assert "ran 05_long_time_ranges.ipynb" in result.stdout
     print(result.stdout)
+
+    # The README's "Explorer app on Binder" link: Voila as a Jupyter server extension, /voila/render/<path>.
+    _check_voila_render(python, repo, {**env, "IMAP_DATA_ACCESS_URL": "http://127.0.0.1:9"}, tmp_path)
+
+
+def _check_voila_render(python: Path, repo: Path, env: dict[str, str], tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = "binder-test-token"
+    log = tmp_path / "jupyter-server.log"
+    with open(log, "wb") as log_file:
+        server = subprocess.Popen(
+            [str(python), "-m", "jupyter_server", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+             "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={repo}",
+             "--allow-root"],
+            env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}/voila/render/imap_explorer/app/explorer.ipynb?token={token}"
+            deadline = time.monotonic() + 180
+            page = None
+            while page is None and time.monotonic() < deadline and server.poll() is None:
+                try:
+                    with urllib.request.urlopen(url, timeout=180) as resp:
+                        assert resp.status == 200
+                        page = resp.read().decode()
+                except urllib.error.HTTPError as err:
+                    pytest.fail(f"{url} answered {err.code}: {err.read()[:500]!r}\n{log.read_text()[-3000:]}")
+                except (urllib.error.URLError, ConnectionError):
+                    time.sleep(0.5)
+            assert page is not None, f"no page at {url}:\n{log.read_text()[-3000:]}"
+            assert "IMAP Explorer" in page
+            assert "application/vnd.jupyter.widget-view+json" in page
+        finally:
+            server.terminate()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
