@@ -81,6 +81,8 @@ _SWE_MOMENTS: tuple[tuple[str, str], ...] = (
     ("Temperature", r"(^|_)(t_parallel|t_perpendicular|temperature)(?!_(phi|theta))"),
 )
 _QUALITY_COLOR = "tab:red"
+#: Up to this many runs of quality_flags != 0 are shaded exactly; more are merged at ~1/1000 of the span.
+_MAX_FLAG_RUNS = 2000
 _PANEL_HEIGHT = 2.0
 
 
@@ -502,12 +504,12 @@ def _flag_runs(t: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray
     runs = bounds[:-1][bad[bounds[:-1]]], bounds[1:][bad[bounds[:-1]]] - 1
     tn = t.view(np.int64)
     t0, t1 = tn[runs[0]], tn[runs[1]]
-    # merge runs closer than one pixel of the full view, so a day of flags is a handful of patches
-    pixel = max((tn[-1] - tn[0]) / 800, 1)
+    if t0.size <= _MAX_FLAG_RUNS:
+        return t0, t1  # exact, so they stay right when zoomed in
+    # many runs: merge those closer than one pixel of the full view, so a day of flags is a few patches
+    pixel = max((tn[-1] - tn[0]) / 1000, 1)
     keep = np.concatenate([[True], (t0[1:] - t1[:-1]) > pixel])
-    start = t0[keep]
-    end = np.maximum(np.maximum.reduceat(t1, np.flatnonzero(keep)), start + int(pixel))  # one sample stays visible
-    return start, end
+    return t0[keep], np.maximum.reduceat(t1, np.flatnonzero(keep))
 
 
 def _shade_quality(ax: Axes, runs: tuple[np.ndarray, np.ndarray], label: str | None) -> None:
@@ -516,8 +518,9 @@ def _shade_quality(ax: Axes, runs: tuple[np.ndarray, np.ndarray], label: str | N
     if runs[0].size == 0:
         return
     x0, x1 = ns_to_num(runs[0]), ns_to_num(runs[1])
+    # the edge keeps a single flagged sample visible (about 1 px wide) at any zoom
     ax.broken_barh(list(zip(x0, x1 - x0)), (0, 1), transform=ax.get_xaxis_transform(), facecolor=_QUALITY_COLOR,
-                   alpha=0.3, lw=0, label=label, zorder=0)
+                   edgecolor=_QUALITY_COLOR, alpha=0.3, lw=0.6, label=label, zorder=0)
 
 
 def _mag_arrays(ds: xr.Dataset, variable: str, cache: dict) -> dict[str, Any]:
