@@ -465,6 +465,22 @@ def test_quicklook_mag_shades_quality_flags():
     assert "quality_flags ≠ 0" in legend_texts(ax)
 
 
+def test_flag_runs_are_exact_when_few_and_merged_when_many():
+    t = (DAY + np.arange(20_000) * np.timedelta64(500, "ms")).astype("datetime64[ns]")
+    few = np.zeros(20_000, np.uint8)
+    few[[10, 11, 500]] = 1
+    start, end = ql._flag_runs(t, few)
+    assert start.tolist() == t[[10, 500]].view(np.int64).tolist()
+    assert end.tolist() == t[[11, 500]].view(np.int64).tolist()
+    many = np.zeros(20_000, np.float64)
+    many[::4] = 1
+    many[1] = np.nan  # a NaN flag is fill, not a flag
+    start, end = ql._flag_runs(t, many)
+    assert 1 <= start.size <= 1000
+    assert start[0] == t[0].view(np.int64)
+    assert end[-1] == t[19_996].view(np.int64)
+
+
 def test_quicklook_mag_l1b_draws_first_three_columns_only():
     ds = mag_dataset(descriptor="norm-mago", level="l1b", four_columns=True)
     fig = ql.quicklook(ds)
