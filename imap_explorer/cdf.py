@@ -118,9 +118,9 @@ class _File:
 def _attr_value(value: Any, data_type: int) -> Any:
     """One pycdfpp attribute entry -> a str, a numpy scalar, or a numpy array (several values)."""
     if isinstance(value, str):
-        return value
+        return value.rstrip("\x00")  # writers pad empty strings with NUL, as cdflib reads them
     if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+        return value.decode("utf-8", "replace").rstrip("\x00")
     values = list(value) if isinstance(value, (list, tuple)) else [value]
     if data_type in _TIME_TYPES:
         arr = np.array([v.nseconds if hasattr(v, "nseconds") else v for v in values], dtype=np.int64)

@@ -79,7 +79,10 @@ def test_load_real_file_matches_cdflib(path):
             np.testing.assert_array_equal(var.values, expected.reshape(var.shape), err_msg=name)
         else:
             np.testing.assert_array_equal(var.values, np.asarray(expected).reshape(var.shape), err_msg=name)
-        assert var.attrs["VAR_TYPE"] == raw.varattsget(name)["VAR_TYPE"]
+        for key, value in raw.varattsget(name).items():  # raw ISTP attributes, typed as cdflib reads them
+            np.testing.assert_array_equal(var.attrs[key], value, err_msg=f"{name}:{key}")
+    for key, value in raw.globalattsget().items():  # unwrapped, except real lists
+        assert ds.attrs[key] == (value[0] if len(value) == 1 and key != "Parents" else value), key
 
 
 @requires_real
