@@ -133,7 +133,8 @@ def ensure_archive(
     Raises
     ------
     ValueError
-        If ``root`` exists and is not a folder.
+        If ``root`` exists and is not a folder, or is a non-empty folder that is neither an archive of ours nor
+        holds an ``imap/`` tree (it is never replaced).
     """
     root = Path(root).expanduser() if root is not None else default_archive_dir()
     if root.exists() and not root.is_dir():
@@ -147,6 +148,10 @@ def ensure_archive(
                 return root
     elif (root / "imap").is_dir():
         return root  # somebody else's archive (make-archive, real files): use it as it is
+    elif root.is_dir() and any(root.iterdir()):  # never replace a folder that is not ours
+        msg = (f"Cannot build the synthetic archive in {str(root)!r}: the folder is not empty and holds no IMAP "
+               "archive (no imap/ folder inside). Choose a new or empty folder, e.g. --archive ./imap-demo-archive.")
+        raise ValueError(msg)
 
     from imap_explorer.synthetic import make_archive
 

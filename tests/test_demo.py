@@ -104,6 +104,13 @@ def test_ensure_archive_uses_a_foreign_archive_as_it_is(tmp_path):
     assert (day / "imap_mag_l2_norm-gse_20260120_v001.0001.cdf").read_bytes() == b"not ours"
 
 
+def test_ensure_archive_never_replaces_a_folder_that_is_not_an_archive(tmp_path):
+    (tmp_path / "thesis.tex").write_text("precious")
+    with pytest.raises(ValueError, match=r"not empty and holds no IMAP archive.*--archive"):
+        demo.ensure_archive(tmp_path, verbose=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["thesis.tex"]
+
+
 def test_ensure_archive_rejects_a_file(tmp_path):
     target = tmp_path / "archive"
     target.write_text("")
