@@ -576,16 +576,16 @@ class _RecordArray:
         key = key if isinstance(key, tuple) else (key,)
         key = key + (slice(None),) * (self.ndim - len(key))
         rec = key[0]
-        if isinstance(rec, (int, np.integer)):
-            rec = slice(int(rec), int(rec) + 1)
-            squeeze = True
-        else:
-            squeeze = False
+        squeeze = isinstance(rec, (int, np.integer))
+        if squeeze:
+            i = int(rec) + (self.shape[0] if rec < 0 else 0)
+            if not 0 <= i < self.shape[0]:
+                raise IndexError(f"record {int(rec)} is out of range for {self.shape[0]} records of {self.name!r}")
+            rec = slice(i, i + 1)
         start, stop, step = rec.indices(self.shape[0])
-        stop = max(start, stop) if step > 0 else stop
-        if step < 0:
-            values = self[(slice(None),)][key[0]]
-            return values[key[1:]] if len(key) > 1 else values
+        if step < 0:  # rare: read everything, then index
+            return self[(slice(None),) * self.ndim][key]
+        stop = max(start, stop)
         raw = np.empty((stop - start, *self.var.shape), self.var.dtype)
         pos = 0
         offset = 0

@@ -60,6 +60,9 @@ def test_backend_open_dataset_matches_load_and_reads_lazily(monkeypatch):
     monkeypatch.undo()
     eager = load(MAG_L2)
     np.testing.assert_array_equal(window, eager.b_dsrf.values[72_000:72_010])
+    for key in [-1, (-2, 1), slice(None, None, -5000), (slice(10, 40, 7), slice(None, None, -1))]:
+        np.testing.assert_array_equal(ds.b_dsrf[key].values,
+                                      eager.b_dsrf.values[key], err_msg=str(key))
     xr.testing.assert_identical(ds.load(), eager)
     assert ds.imap.instrument == "mag"
 
