@@ -141,6 +141,30 @@ class ImapAccessor:
         out.attrs = dict(var.attrs, units=units or "nT")
         return out
 
+    def mask_quality(self, flags: str = "quality_flags") -> xr.Dataset:
+        """Return a copy with float data variables set to NaN where ``flags`` is non-zero.
+
+        Loading never applies quality flags (``products.md`` §6.8); this is the explicit opt-in. Only float
+        ``data_vars`` sharing the flag's record dimension are masked; coordinates, integers and the flag
+        variable itself are kept. For MAG L2 use ``quality_flags`` (0 = good). Do not use it on SWE
+        ``data_quality``: its bit 2 (value 4) marks a calibration extrapolation, set on most flight records.
+
+        Raises
+        ------
+        KeyError
+            The Dataset has no variable ``flags``.
+        """
+        if flags not in self._ds.variables:
+            names = ", ".join(sorted(map(str, self._ds.data_vars)))
+            raise KeyError(f"No quality variable {flags!r}; data variables: {names}.")
+        flag = self._ds[flags]
+        bad = flag.notnull() & (flag != 0)
+        out = self._ds.copy()
+        for name, var in self._ds.data_vars.items():
+            if name != flags and var.dtype.kind == "f" and set(flag.dims) <= set(var.dims):
+                out[name] = var.where(~bad)
+        return out
+
     def quicklook(self, **kwargs: Any) -> Figure:
         """Plot the Dataset with :func:`imap_explorer.plot.quicklook` (keywords are passed on)."""
         from imap_explorer.plot import quicklook

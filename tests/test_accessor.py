@@ -66,3 +66,19 @@ def test_accessor_quicklook_delegates_to_plot():
     fig = ds.imap.quicklook()
     assert isinstance(fig, Figure)
     assert fig.axes
+
+
+@requires_real
+def test_accessor_mask_quality_is_explicit():
+    ds = load(MAG_L2)
+    assert int(ds.b_dsrf.isnull().all("direction").sum()) == 436  # loading does not apply the flags
+    masked = ds.imap.mask_quality()
+    flagged = ds.quality_flags.values != 0
+    assert flagged.sum() == 7
+    assert bool(masked.b_dsrf[flagged].isnull().all())
+    assert int(masked.b_dsrf.isnull().all("direction").sum()) == 436 + 7
+    assert bool(masked.magnitude[flagged].isnull().all())
+    assert masked.range.dtype == ds.range.dtype  # integers untouched
+    np.testing.assert_array_equal(masked.quality_flags.values, ds.quality_flags.values)
+    with pytest.raises(KeyError, match="No quality variable 'nope'"):
+        ds.imap.mask_quality("nope")
