@@ -856,6 +856,7 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
         for name, future in futures.items():
             values = future.result()
             if dims[name] == (name,) and values.dtype.kind == "M":  # the time index: hand pandas our array
+                _warn_if_not_increasing(values, name, opened)
                 values = pd.DatetimeIndex(values, copy=False, name=name)  # (pd.Index would copy it, twice)
             out[name] = xr.Variable(dims[name], values, _display_attrs(ref.variables[name]))
     out = {name: out[name] for name in chosen}
@@ -887,6 +888,19 @@ def _read_eager(var: _Var, rule: Rule, pieces: Sequence[_Piece], executor: Threa
                              executor=executor, transform=transform)
         pos += piece.n
     return raw if rule == "float" else _finish(raw, var, rule)
+
+
+def _warn_if_not_increasing(times: np.ndarray, name: str, opened: list[_File]) -> None:
+    """Overlap handling and ``time_range`` bisect the time axis: say so when it is not increasing."""
+    t = times.view(np.int64)
+    for lo in range(0, max(t.size - 1, 0), _MASK_BLOCK):
+        block = t[lo:lo + _MASK_BLOCK + 1]
+        if (block[1:] < block[:-1]).any():
+            files = ", ".join(f.path.name for f in opened)
+            warnings.warn(f"{name!r} is not increasing (or holds fill) in {files}; record selection by time "
+                          f"(time_range, overlapping files) assumes it is. Sort with ds.sortby({name!r}).",
+                          UserWarning, stacklevel=4)
+            return
 
 
 def _warn_if_nrv_differs(name: str, values: np.ndarray, var: _Var, rule: Rule, opened: list[_File]) -> None:
