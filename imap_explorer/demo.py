@@ -413,7 +413,16 @@ def run_demo(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        0 after a clean stop; 1 if the app could not start or died.
+        0 after a clean stop; 1 if the app could not start or died (its log's last lines are printed).
+
+    Raises
+    ------
+    FileNotFoundError
+        Voilà or the app notebook is not installed.
+    OSError
+        The port is already in use (checked before anything is built or started).
+    ValueError
+        ``--archive`` names a file, or a non-empty folder that is not an archive.
     """
     from imap_explorer.server import LocalSDC
 
