@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -196,11 +197,17 @@ def _port_is_free(port: int) -> bool:
 class _Demo:
     """``python -m imap_explorer demo`` in a subprocess, its output read by a thread."""
 
-    def __init__(self, archive: Path, port: int, *, sigint_ignored: bool = False) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    def __init__(self, archive: Path, port: int, *, sigint_ignored: bool = False,
+                 browser_log: Path | None = None) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")}
         env["PYTHONUNBUFFERED"] = "1"
-        cmd = [sys.executable, "-m", "imap_explorer", "demo", "--no-browser", "--archive", str(archive),
-               "--port", str(port)]
+        cmd = [sys.executable, "-m", "imap_explorer", "demo", "--archive", str(archive), "--port", str(port)]
+        if browser_log is None:
+            cmd.append("--no-browser")
+        else:  # a desktop session whose "browser" (webbrowser honours $BROWSER) writes down the URL it is given
+            env["DISPLAY"] = ":0"
+            recorder = f"import sys; open({str(browser_log)!r}, 'w').write(sys.argv[1])"
+            env["BROWSER"] = f"{shlex.quote(sys.executable)} -c {shlex.quote(recorder)} %s"
         # A non-interactive shell starts background jobs with SIGINT ignored: the demo must stop on it anyway.
         ignore_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -241,17 +248,24 @@ class _Demo:
 
 @pytest.mark.slow
 # Ctrl-C is SIGINT; started with SIGINT ignored (as a shell's background job is) is the harder case of it.
+# The SIGINT run has no display (--no-browser: print the URL); the SIGTERM run has one (open a browser tab).
 @pytest.mark.parametrize(("signum", "sigint_ignored"), [(signal.SIGINT, True), (signal.SIGTERM, False)],
                          ids=["SIGINT", "SIGTERM"])
-def test_demo_serves_the_explorer_and_stops_cleanly(synthetic_archive, signum, sigint_ignored):
+def test_demo_serves_the_explorer_and_stops_cleanly(synthetic_archive, tmp_path, signum, sigint_ignored):
     psutil = pytest.importorskip("psutil")  # ipykernel depends on it
     port = _free_port()
-    run = _Demo(synthetic_archive, port, sigint_ignored=sigint_ignored)
+    browser_log = tmp_path / "browser.log" if signum == signal.SIGTERM else None
+    run = _Demo(synthetic_archive, port, sigint_ignored=sigint_ignored, browser_log=browser_log)
     try:
         api_url = run.wait_for(r"Embedded SDC serving .* at (http://127\.0\.0\.1:\d+)").group(1)
         url = run.wait_for(r"The IMAP Explorer is running at (http://\S+)").group(1)
         assert url == f"http://127.0.0.1:{port}/"
-        assert "Open that address in a web browser" in run.wait_for(r"Open that address").string
+        run.wait_for(r"Press Ctrl-C to stop")
+        if browser_log is None:
+            assert "Open that address in a web browser." in run.output
+        else:
+            assert browser_log.read_text() == url
+            assert "Open that address" not in run.output
 
         # The page Voila renders: the app notebook, executed, with the Explorer widget displayed in it.
         with urllib.request.urlopen(url, timeout=180) as resp:
