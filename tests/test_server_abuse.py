@@ -201,6 +201,22 @@ def test_abuse_short_upload_body_is_rejected_atomically(tmp_path):
         assert target.read_bytes() == b"abcdef"
 
 
+def test_abuse_upload_through_a_symlinked_directory_creates_nothing_outside(tmp_path):
+    root, outside = tmp_path / "archive", tmp_path / "outside"
+    write_sample_archive(root)
+    outside.mkdir()
+    os.symlink(outside, root / "imap" / "codice")  # imap/codice leads out of the archive
+    with LocalSDC(root) as server:
+        name = "imap_codice_l2_sci_20260130_v001.0001.cdf"
+        url = requests.get(f"{server.url}/api-key/upload/{name}", headers={"x-api-key": TEST_WRITE_KEY},
+                           timeout=10).json()
+        put = requests.put(url, data=b"abc", timeout=10)
+        assert put.status_code == 403
+        assert "<Code>AccessDenied</Code>" in put.text
+        assert server.index.get(sdc_key(name)) is None
+    assert list(outside.iterdir()) == []  # not even the l2/2026/01 directories
+
+
 def _client(sdc, worker: int, results: Counter, errors: list) -> None:
     api = http.client.HTTPConnection(*_host_port(sdc.url), timeout=30)
     storage = http.client.HTTPConnection(*_host_port(sdc.storage_url), timeout=30)

@@ -200,10 +200,15 @@ def _put(state: State, req: Request, key: str) -> Response:
     dest = state.index.root.joinpath(*key.split("/"))
     part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
     digest = hashlib.md5(usedforsecurity=False)
+    parent = os.path.join(os.path.realpath(state.index.root), *key.split("/")[:-1])
     try:
+        # A symlinked directory on the way would lead out of the archive: refuse before creating anything
+        # (realpath resolves the part that exists), and again after, in case one was swapped in meanwhile.
+        if os.path.realpath(dest.parent) != parent:
+            return _xml_error(403, "AccessDenied", "Access Denied", req.path)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.realpath(dest.parent) != os.path.join(os.path.realpath(state.index.root), *key.split("/")[:-1]):
-            return _xml_error(403, "AccessDenied", "Access Denied", req.path)  # a symlinked directory
+        if os.path.realpath(dest.parent) != parent:
+            return _xml_error(403, "AccessDenied", "Access Denied", req.path)
         with open(part, "xb") as fh:
             size = _copy_body(req.body, fh, digest)
         os.replace(part, dest)
