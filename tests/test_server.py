@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -701,5 +702,9 @@ def test_access_log_redacts_storage_signatures(sdc, caplog):
 
 def test_localsdc_busy_port_error_names_the_option(tmp_path, sdc):
     port = int(urlsplit(sdc.url).port)
+    busy = LocalSDC(tmp_path, port=port)
     with pytest.raises(OSError, match=r"Cannot serve the api on 127\.0\.0\.1:\d+: .*Choose another port"):
-        LocalSDC(tmp_path, port=port, db=":memory:").start()
+        with busy:
+            pass  # pragma: no cover - never reached
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):  # a failed start leaves no index open
+        busy.index.count()

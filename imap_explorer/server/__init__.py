@@ -172,7 +172,11 @@ class LocalSDC:
         self.index.close()
 
     def __enter__(self) -> LocalSDC:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:  # __exit__ will not run: do not leave the index open
+            self.close()
+            raise
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
