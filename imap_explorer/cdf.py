@@ -59,6 +59,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import xarray as xr
+from xarray.backends import BackendArray
+from xarray.core import indexing
 
 import imap_explorer.accessor  # noqa: F401 - registers the ds.imap accessor
 from imap_explorer import _reader
@@ -601,20 +603,20 @@ class _RecordArray:
         return values[0] if squeeze else values
 
 
+class _BackendRecordArray(BackendArray):
+    """A :class:`_RecordArray` as an xarray backend array (module level, so datasets and graphs pickle)."""
+
+    def __init__(self, source: _RecordArray) -> None:
+        self.source, self.shape, self.dtype = source, source.shape, source.dtype
+
+    def __getitem__(self, key):
+        return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.BASIC,
+                                                  self.source.__getitem__)
+
+
 def _backend_array(arr: _RecordArray):
     """Wrap a record array for xarray's lazy indexing (what ``xr.open_dataset`` backends return)."""
-    from xarray.backends import BackendArray
-    from xarray.core import indexing
-
-    class _Array(BackendArray):
-        def __init__(self, source: _RecordArray) -> None:
-            self.source, self.shape, self.dtype = source, source.shape, source.dtype
-
-        def __getitem__(self, key):
-            return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.BASIC,
-                                                      self.source.__getitem__)
-
-    return indexing.LazilyIndexedArray(_Array(arr))
+    return indexing.LazilyIndexedArray(_BackendRecordArray(arr))
 
 
 def _record_chunks(pieces: Sequence[_Piece], row_bytes: int, spec: Any) -> tuple[int, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
 
 import numpy as np
@@ -72,6 +73,16 @@ def test_backend_chunks_give_dask_arrays():
     ds = xr.open_dataset(MAG_L2, engine="imap_cdf", chunks={"epoch": 40_000})
     assert ds.b_dsrf.chunks[0][:2] == (40_000, 40_000)
     assert int(ds.b_dsrf.isnull().all("direction").sum().compute()) == 436
+
+
+@requires_real
+def test_backend_datasets_and_chunked_graphs_pickle():
+    eager = load(SWE_L2)
+    chunked = xr.open_dataset(SWE_L2, engine="imap_cdf", chunks={"epoch": 4})
+    graph = pickle.loads(pickle.dumps(chunked.flux.data))  # what dask.distributed ships to its workers
+    np.testing.assert_array_equal(graph.compute(), eager.flux.values)
+    lazy = pickle.loads(pickle.dumps(xr.open_dataset(SWE_L2, engine="imap_cdf")))
+    xr.testing.assert_identical(lazy.load(), eager)
 
 
 @requires_real
