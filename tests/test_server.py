@@ -462,6 +462,30 @@ def test_storage_expired_url_is_access_denied(sdc):
     assert Signer("http://x").check("GET", key, {}) is not None
 
 
+def test_storage_never_mixes_a_file_replaced_while_it_is_served(fresh, monkeypatch):
+    import imap_explorer.server as server_module
+
+    key = sdc_key(GSE.format("002.0001"))
+    path = fresh.root / key
+    old, new = path.read_bytes(), b"N" * 10_000
+    decide = server_module.handle_storage
+
+    def replaced_after_the_headers_are_decided(state, req):
+        resp = decide(state, req)
+        if req.method == "GET" and resp.file is not None and path.read_bytes() == old:
+            part = path.with_name(path.name + ".swap")
+            part.write_bytes(new)
+            os.replace(part, path)  # e.g. an upload overwriting the key while the GET is under way
+        return resp
+
+    monkeypatch.setattr(server_module, "handle_storage", replaced_after_the_headers_are_decided)
+    location = get(fresh, f"/download/{key}").headers["Location"]
+    with pytest.raises(requests.RequestException):  # a short body the client can see, never old+new bytes
+        requests.get(location, timeout=10)
+    again = requests.get(location, timeout=10)
+    assert (again.status_code, again.content) == (200, new)
+
+
 # ------------------------------------------------------------------------------------------ /upload
 def test_upload_flow_indexes_at_once_unreleased(fresh):
     name = "imap_mag_l2_norm-gse_20260130_v001.0001.cdf"

@@ -193,7 +193,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if resp.file is not None:  # the resolved real path; refuse a symlink swapped in since
                 fd = os.open(resp.file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
                 with os.fdopen(fd, "rb") as fh:
-                    shutil.copyfileobj(fh, self.wfile, CHUNK)
+                    if resp.length is not None and os.fstat(fd).st_size != resp.length:
+                        # replaced or rewritten since Content-Length was sent: never mix two versions or
+                        # overrun the announced length; closing makes the client see a short body and retry
+                        raise OSError(f"size changed from {resp.length} bytes")
+                    _copy_exactly(fh, self.wfile, resp.length)
             elif resp.body:
                 self.wfile.write(resp.body)
         except (BrokenPipeError, ConnectionResetError):
@@ -230,6 +234,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         log.info('%s %s "%s" %d', self.server.role, self.client_address[0],
                  _loggable(getattr(self, "requestline", "") or ""), code)
+
+
+def _copy_exactly(src: BinaryIO, dst: BinaryIO, length: int | None) -> None:
+    """Copy ``length`` bytes (everything when None); a file that shrank meanwhile raises OSError."""
+    if length is None:
+        shutil.copyfileobj(src, dst, CHUNK)
+        return
+    left = length
+    while left > 0:
+        chunk = src.read(min(CHUNK, left))
+        if not chunk:
+            raise OSError(f"file ended {left} bytes early")
+        dst.write(chunk)
+        left -= len(chunk)
 
 
 class _Drained:
