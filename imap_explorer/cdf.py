@@ -318,9 +318,12 @@ def _mask_float(values: np.ndarray, fillval: Any) -> np.ndarray:
     """Set fill to NaN in place, block by block (no second copy of the data)."""
     fv = None
     if fillval is not None and np.ndim(fillval) == 0:
-        with np.errstate(over="ignore", invalid="ignore"):
-            fv = np.asarray(fillval).astype(values.dtype)
-        fv = None if (np.isnan(fv) or fv <= FILL_THRESHOLD) else fv
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                fv = np.asarray(fillval).astype(values.dtype)
+        except (TypeError, ValueError):  # a non-numeric FILLVAL (e.g. a string): only the -1e30 rule applies
+            fv = None
+        fv = None if (fv is None or np.isnan(fv) or fv <= FILL_THRESHOLD) else fv
     if not values.flags.c_contiguous:  # reshape would copy: mask the array as a whole
         mask = values <= FILL_THRESHOLD
         if fv is not None:

@@ -359,6 +359,18 @@ def test_load_integer_fill_rule(tmp_path):
     np.testing.assert_array_equal(lazy.quality_flags.values, [0, np.nan, 1])
 
 
+def test_load_float_with_string_fillval_still_loads(tmp_path):
+    times = tt("2026-01-20T00:00", "2026-01-20T00:01", "2026-01-20T00:02")
+    path = write_cdf(tmp_path / "strfill.cdf", [
+        epoch_var(times),
+        ({"Variable": "x", "Data_Type": 45}, {"DEPEND_0": "epoch", "VAR_TYPE": "data", "FILLVAL": "N/A"},
+         np.array([1.0, -1e31, 3.0])),
+    ])
+    ds = load(path)
+    np.testing.assert_array_equal(ds.x.values, [1.0, np.nan, 3.0])  # the -1e30 rule still applies
+    assert ds.x.attrs["FILLVAL"] == "N/A"  # kept raw
+
+
 def test_load_epoch_exact_through_a_leap_second(tmp_path):
     # 2016-12-31T23:59:59 .. 2017-01-01T00:00:01 in TT2000, including the leap second 23:59:60 and a fill
     start = 536500869184000000 - 2_000_000_000
