@@ -354,6 +354,44 @@ def test_query_unreachable_server_is_an_api_error_without_status(monkeypatch):
     assert info.value.url.startswith(f"http://127.0.0.1:{port}/query?table=science")
 
 
+def test_query_silent_server_hits_the_read_timeout_once(monkeypatch):
+    """A server that accepts and never answers ends in an ApiError, not a hung notebook (sdc-api.md §13)."""
+    import socket
+    import threading
+
+    monkeypatch.setattr(_http, "BACKOFF", 0.0)
+    accepted = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(10)
+
+        def accept_and_stay_silent():
+            try:
+                while True:
+                    conn, _ = listener.accept()
+                    accepted.append(conn)
+                    hang_up = threading.Timer(10, conn.close)  # without a read timeout: fail, do not hang
+                    hang_up.daemon = True
+                    hang_up.start()
+            except OSError:
+                pass
+
+        thread = threading.Thread(target=accept_and_stay_silent, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        try:
+            with set_options(url=url, timeout=(5, 0.3)), pytest.raises(ie.ApiError) as info:
+                query(instrument="mag")
+        finally:
+            for conn in accepted:
+                conn.close()
+    assert info.value.status is None
+    assert "no answer within the read timeout" in str(info.value)
+    assert info.value.url.startswith(f"{url}/query?table=science")
+    assert len(accepted) == 1  # a silent server is not asked again
+
+
 def test_query_non_json_answer_is_an_api_error(sdc):
     sdc.expect_request("/query").respond_with_data("<html>oops</html>", content_type="text/html")
     with pytest.raises(ie.ApiError, match="not JSON"):
