@@ -142,6 +142,8 @@ def _as_date(value: Any, name: str) -> dt.date | None:
     if isinstance(value, dt.datetime):
         if pd.isna(value):
             raise ValueError(f"Invalid {name} {value!r}. {expected}")
+        if value.tzinfo is not None:  # SDC dates are UTC days
+            value = value.astimezone(dt.timezone.utc)
         return value.date()
     if isinstance(value, dt.date):
         return value
@@ -425,7 +427,8 @@ def query(
     descriptor : str, optional
         Descriptor, exact match, e.g. ``"norm-gse"``.
     start_date, end_date : str, datetime.date, datetime.datetime or pandas.Timestamp, optional
-        First and last file date (inclusive), as ``"YYYYMMDD"``, ``"YYYY-MM-DD"`` or a date object.
+        First and last file date (inclusive), as ``"YYYYMMDD"``, ``"YYYY-MM-DD"`` or a date object
+        (a timezone-aware datetime counts by its UTC day).
     ingestion_start_date, ingestion_end_date : same as start_date, optional
         First and last ingestion day (UTC, inclusive).
     repointing : int or str, optional

@@ -110,7 +110,9 @@ def test_query_encodes_version_and_repointing_forms(sdc, kwargs, expected):
 @pytest.mark.parametrize(
     "value",
     ["20260120", "2026-01-20", dt.date(2026, 1, 20), dt.datetime(2026, 1, 20, 23, 59),
-     pd.Timestamp("2026-01-20T06:00"), np.datetime64("2026-01-20")],
+     pd.Timestamp("2026-01-20T06:00"), np.datetime64("2026-01-20"),
+     pd.Timestamp("2026-01-19T23:30-05:00"),  # aware: the UTC day counts (2026-01-20 04:30 UTC)
+     dt.datetime(2026, 1, 21, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))],
 )
 def test_query_accepts_every_date_form(sdc, value):
     sdc.expect_request("/query").respond_with_json([])
