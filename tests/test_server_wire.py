@@ -8,15 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import imap_data_access  # a declared test dependency ([test] extra): missing it is an error, not a skip
 import pytest
 import requests
+from imap_data_access.io import IMAPDataAccessError
 
 from imap_explorer.filenames import sdc_key
 from imap_explorer.server import TEST_READ_KEY, TEST_WRITE_KEY, LocalSDC
 from imap_explorer.server.sample import placeholder_bytes, write_sample_archive
-
-imap_data_access = pytest.importorskip("imap_data_access")
-from imap_data_access.io import IMAPDataAccessError  # noqa: E402
 
 OFFICIAL_CLI = str(Path(sys.executable).with_name("imap-data-access"))
 NOT_FOUND = ("404 Not Found: File not found, make sure you include the full path to the file in the request, "
