@@ -105,8 +105,9 @@ def check_cdf(path: str | os.PathLike) -> None:
             return  # CDF 2.x: no length check (pycdfpp reads it without mmap tricks)
         if len(head) < 20:
             raise InvalidFileError(p, f"is truncated: {size} bytes, too short for a CDF header")
-        if head[4:8] != _UNCOMPRESSED_FILE:
-            return  # whole-file compressed CDF: the GDR lives inside the compressed stream
+        if head[4:8] != _UNCOMPRESSED_FILE:  # whole-file compressed: the GDR lives inside the compressed stream
+            _check_compressed_file(p, fh, head, size)  # (pycdfpp crashes the interpreter on a truncated one)
+            return
         gdr = struct.unpack(">q", head[20:28])[0]
         fh.seek(gdr)
         rec = fh.read(44)
@@ -116,6 +117,24 @@ def check_cdf(path: str | os.PathLike) -> None:
     if size < eof:
         raise InvalidFileError(p, f"is truncated: {size} bytes on disk, but the CDF header says {eof}; "
                                   "download it again")
+
+
+def _check_compressed_file(p: Path, fh, head: bytes, size: int) -> None:
+    """Check that a whole-file compressed CDF holds its complete CCR and CPR records."""
+    if len(head) < 28:
+        raise InvalidFileError(p, f"is truncated: {size} bytes, too short for a compressed CDF header")
+    ccr_size, ccr_type, cpr_off = struct.unpack(">qiq", head[8:28])
+    if ccr_type != 10 or ccr_size < 32 or not 8 < cpr_off:
+        raise InvalidFileError(p, f"is corrupt: a compressed CDF without a valid Compressed CDF Record "
+                                  f"({size} bytes)")
+    fh.seek(cpr_off)
+    cpr = fh.read(12)
+    need = max(8 + ccr_size, cpr_off + (struct.unpack(">q", cpr[:8])[0] if len(cpr) == 12 else 12))
+    if size < need:
+        raise InvalidFileError(p, f"is truncated: {size} bytes on disk, but its compressed CDF records need "
+                                  f"at least {need}; download it again")
+    if struct.unpack(">i", cpr[8:12])[0] != _CPR:
+        raise InvalidFileError(p, f"is corrupt: no Compression Parameters Record at {cpr_off}")
 
 
 def _not_cdf_problem(head: bytes) -> str:

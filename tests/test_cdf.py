@@ -264,6 +264,28 @@ def test_load_truncated_file_raises_invalid_file_error(tmp_path, fraction):
     assert MAG_L2_0120.name in str(info.value)
 
 
+@pytest.mark.parametrize("fraction", [0.0, 0.01, 0.5, 0.999, 1.0])
+def test_load_whole_file_compressed_cdf_and_its_truncations(tmp_path, fraction):
+    times = tt("2026-01-20T00:00", "2026-01-20T00:01", "2026-01-20T00:02")
+    writer = CDFWriter(str(tmp_path / "full.cdf"), cdf_spec={"Compressed": 6}, delete=True)
+    writer.write_globalattrs({"Logical_source": {0: "imap_mag_l2_norm-gse"}})
+    writer.write_var({"Variable": "epoch", "Data_Type": 33, "Num_Elements": 1, "Rec_Vary": True, "Dim_Sizes": []},
+                     var_attrs={"VAR_TYPE": "support_data"}, var_data=times)
+    writer.write_var({"Variable": "x", "Data_Type": 45, "Num_Elements": 1, "Rec_Vary": True, "Dim_Sizes": []},
+                     var_attrs={"DEPEND_0": "epoch", "VAR_TYPE": "data"}, var_data=np.array([1.0, -1e31, 3.0]))
+    writer.close()
+    data = (tmp_path / "full.cdf").read_bytes()
+    assert data[4:8] == b"\xcc\xcc\x00\x01"  # the whole file is compressed
+    path = tmp_path / "imap_mag_l2_norm-gse_20260120_v001.0001.cdf"
+    path.write_bytes(data[: 24 + int((len(data) - 24) * fraction)])
+    if fraction == 1.0:
+        np.testing.assert_array_equal(load(path).x.values, [1.0, np.nan, 3.0])
+        return
+    with pytest.raises(InvalidFileError, match="truncated") as info:  # pycdfpp alone crashes the interpreter
+        load(path)
+    assert path.name in str(info.value)
+
+
 def test_load_not_a_cdf_names_the_bytes(tmp_path):
     path = tmp_path / "x.cdf"
     path.write_bytes(b"PK\x03\x04 a zip file")
