@@ -104,6 +104,28 @@ def test_index_rescan_adds_updates_removes_and_keeps_release_flags(fresh):
     assert fresh.index.get(sdc_key("naif0012.tls")) is None
 
 
+def test_index_rescan_racing_an_upload_keeps_the_uploaded_row(fresh, monkeypatch):
+    from imap_explorer.server.index import Index
+
+    name = "imap_mag_l2_norm-gse_20260130_v001.0001.cdf"
+    walk = Index._walk
+
+    def walk_then_upload(self):
+        listed = list(walk(self))  # the scan has listed the tree when an upload lands
+        url = get(fresh, f"/api-key/upload/{name}", headers=WRITE).json()
+        assert requests.put(url, data=b"abc", timeout=10).status_code == 200
+        yield from listed
+
+    monkeypatch.setattr(Index, "_walk", walk_then_upload)
+    assert fresh.rescan().removed == 0
+    monkeypatch.undo()
+    row = fresh.index.get(sdc_key(name))
+    assert row is not None
+    assert row["released"] == 0  # still the upload's row, not re-added later as a released scan find
+    later = fresh.rescan()  # and later scans leave it alone
+    assert (later.added, later.updated, later.removed) == (0, 0, 0)
+
+
 def test_index_database_lives_beside_the_archive_hidden_from_scans(sdc, archive):
     assert Path(sdc.index.db_path) == archive / DB_NAME
     assert sdc.index.get(DB_NAME) is None

@@ -308,7 +308,9 @@ class Index:
                     conn.execute("UPDATE files SET size=?, mtime_ns=?, ingestion_date=?, etag=NULL WHERE file_path=?",
                                  (st.st_size, st.st_mtime_ns, _utc_text(st.st_mtime), rel))
                     updated += 1
-            gone = [k for k in known if k not in seen]
+            # A row missing from the walk may belong to an upload that landed after the walk listed its
+            # folder: drop only what is really gone from disk, so an upload keeps its row and release flag.
+            gone = [k for k in known if k not in seen and not os.path.lexists(self.root.joinpath(*k.split("/")))]
             conn.executemany("DELETE FROM files WHERE file_path=?", [(k,) for k in gone])
             total = conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
         report = ScanReport(added=added, updated=updated, removed=len(gone), total=total)
