@@ -818,7 +818,10 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
                     times = _reader.read_records(f.path, tv).reshape(-1).view(np.int64)
                     valid = times[times != TT2000_FILL]
                     f.first[tv], f.last[tv] = (int(valid.min()), int(valid.max())) if valid.size else (0, -1)
-    opened.sort(key=lambda f: (min(f.first.values(), default=0), _priority(f)))
+    # time order; among files starting together (versions of one day) the newest first: it wins the records,
+    # so its global attributes and non-record-varying variables are the ones to keep
+    opened.sort(key=_priority, reverse=True)
+    opened.sort(key=lambda f: min(f.first.values(), default=0))
     ref = opened[0]
     dims, coords = resolve_dims(ref.variables)
     chosen = _needed(ref, variables, drop)

@@ -477,7 +477,9 @@ def test_load_same_day_higher_version_wins(synthetic_archive):
     assert len(files) >= 2
     newest = max(files, key=lambda p: p.name)
     ds = load(files[::-1])
-    xr.testing.assert_equal(ds, load(newest))
+    xr.testing.assert_identical(ds, load(newest))  # data, coordinates and attributes of the newest version
+    assert ds.attrs["Logical_file_id"] == newest.stem
+    assert ds.imap.files[0] == newest
     assert ds.imap.version != load(newest).imap.version  # all files are listed, all versions reported
 
 
