@@ -138,7 +138,7 @@ class ImapAccessor:
         out = var.isel({dim: slice(0, 3)}).drop_vars([c for c in var.coords if dim in var[c].dims])
         out = out.rename({dim: "component"}).assign_coords(component=list(comps))
         units = str(var.attrs.get("units", "")).strip()
-        out.attrs = dict(var.attrs, units=units or "nT")
+        out.attrs = dict(var.attrs, units=units or ("counts" if self.data_level == "l1a" else "nT"))  # L1A: raw
         return out
 
     def mask_quality(self, flags: str = "quality_flags") -> xr.Dataset:

@@ -54,6 +54,17 @@ def test_accessor_magnetic_field_components_from_frame():
         load(SWE_L2).imap.magnetic_field()
 
 
+def test_accessor_magnetic_field_of_l1a_is_in_counts():
+    ds = xr.Dataset({"vectors": (("epoch", "direction"), np.arange(8, dtype=np.int64).reshape(2, 4),
+                                 {"UNITS": " "})},
+                    coords={"direction": np.arange(4)}, attrs={"Logical_source": "imap_mag_l1a_norm-mago"})
+    b = ds.imap.magnetic_field()
+    assert b.attrs["units"] == "counts"  # raw L1A counts, as quicklook labels them; nT from L1B on
+    assert b.values.tolist() == [[0, 1, 2], [4, 5, 6]]
+    ds.attrs["Logical_source"] = "imap_mag_l1b_norm-mago"
+    assert ds.imap.magnetic_field().attrs["units"] == "nT"
+
+
 @requires_real
 def test_accessor_quicklook_delegates_to_plot():
     pytest.importorskip("imap_explorer.plot")
