@@ -791,17 +791,16 @@ def _load_groups(data: Any, time_range: tuple | None) -> list[xr.Dataset]:
     groups: dict[tuple[str, ...], list[str]] = {}
     for name in files:
         groups.setdefault(_product_of_name(name), []).append(name)
-    # the time range is applied by quicklook itself (load reads whole files)
-    del time_range
+    # load reads only the records in the time range (quicklook trims the datasets again, which is then a no-op)
     if isinstance(data, pd.DataFrame):
         from imap_explorer.transfer import download
 
         out = []
         for names in groups.values():
             rows = data[data[column].astype(str).isin(names)]
-            out.append(load([str(p) for p in download(rows, progress=False)]))
+            out.append(load([str(p) for p in download(rows, progress=False)], time_range=time_range))
         return out
-    return [load(names) for names in groups.values()]
+    return [load(names, time_range=time_range) for names in groups.values()]
 
 
 def _as_datasets(data: Any, time_range: tuple | None) -> list[xr.Dataset]:
