@@ -193,7 +193,25 @@ def _error_from(resp: requests.Response, url: str, cls: type[ApiError] = ApiErro
     return err
 
 
+_QUERY_IN_TEXT = re.compile(r"\?[^\s'\"()]*")
+
+
+def _scrub_chain(err: BaseException) -> None:
+    """Drop query strings from the messages of ``err`` and the exceptions it chains (in place).
+
+    requests and urllib3 repeat the URL, presigned signature included, in their messages; they stay
+    attached to our error as its cause, and a notebook traceback would print them.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(_QUERY_IN_TEXT.sub("?...", a) if isinstance(a, str) else a for a in current.args)
+        current = current.__cause__ or current.__context__
+
+
 def _transport_error(err: Exception, url: str) -> ApiError:
+    _scrub_chain(err)
     if isinstance(err, requests.Timeout) and not isinstance(err, requests.ConnectionError):
         reason = "no answer within the read timeout"
         retryable = False
@@ -201,7 +219,7 @@ def _transport_error(err: Exception, url: str) -> ApiError:
         reason = "connection failed"
         retryable = True
     # requests repeats the URL (query string included) in its messages: keep the words, drop the query.
-    detail = re.sub(r"\?[^\s'\"()]*", "?...", str(err)) or type(err).__name__
+    detail = _QUERY_IN_TEXT.sub("?...", str(err)) or type(err).__name__
     out = ApiError(None, safe_url(url), f"{reason} ({type(err).__name__}: {detail})")
     out.retryable = retryable
     return out

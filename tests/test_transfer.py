@@ -256,6 +256,27 @@ def test_download_truncated_body_leaves_nothing_behind(api, storage, tmp_path):
     assert len(requests_of(storage)) == _http.RETRIES + 1  # a broken transfer is retried, boundedly
 
 
+def test_download_unreachable_storage_keeps_the_signature_out_of_the_whole_traceback(api, tmp_path):
+    import socket
+    import traceback
+
+    with socket.socket() as sock:  # a storage port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    key = sdc_key(NAME)
+    location = f"http://localhost:{port}/sds-data-123/{key}?X-Amz-Expires=86400&X-Amz-Signature={SIGNATURE}"
+    api.expect_request(f"/download/{key}").respond_with_data(status=302, headers={"Location": location})
+    with pytest.raises(ie.DownloadError, match="connection failed") as info:
+        download(NAME, progress=False)
+    err = info.value.errors[NAME]
+    assert err.status is None
+    assert err.__cause__ is not None  # the transport error stays chained, for the traceback
+    shown = "".join(traceback.format_exception(err))  # what a notebook prints, causes included
+    assert f"localhost:{port}" in shown
+    assert SIGNATURE not in shown
+    assert parts_left(tmp_path) == []
+
+
 def test_download_refuses_an_html_page_saved_as_cdf(api, storage, tmp_path):
     key = sdc_key(NAME)
     api.expect_request(f"/download/{key}").respond_with_data(status=302, headers={"Location": presigned(storage, key)})
