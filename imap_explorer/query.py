@@ -377,17 +377,23 @@ def to_frame(records: list[dict[str, Any]], table: str = "science") -> QueryResu
 
 
 def _latest_per_series(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Keep the newest version per (instrument, descriptor, data_level, start_date, repointing) (§12.2)."""
+    """Keep the newest version per (instrument, descriptor, data_level, start_date, repointing) (§12.2).
+
+    SPICE records have none of those keys: their series is the ``file_root``, and their ``version`` an integer.
+    """
 
     def rank(item: dict[str, Any]) -> tuple:
         if item.get("minor_version") is not None:
             return (1, item.get("major_version") or 0, item["minor_version"], "")
-        return (0, 0, 0, str(item.get("version") or ""))
+        version = item.get("version")
+        if isinstance(version, int) and not isinstance(version, bool):
+            return (0, version, 0, "")
+        return (0, 0, 0, str(version or ""))
 
     best: dict[tuple, dict[str, Any]] = {}
     for item in records:
         key = (item.get("instrument"), item.get("descriptor"), item.get("data_level"), item.get("start_date"),
-               item.get("repointing"))
+               item.get("repointing"), item.get("file_root"))
         if key not in best or rank(item) > rank(best[key]):
             best[key] = item
     return list(best.values())

@@ -202,6 +202,19 @@ def test_query_ancillary_types_end_date_and_resolves_latest_client_side(sdc):
     assert pd.isna(frame.iloc[1]["end_date"])
 
 
+def test_query_spice_latest_keeps_the_newest_kernel_of_each_file_root(sdc):
+    def kernel(root: str, version: int) -> dict:
+        return {"file_path": f"imap/spice/ck/{root}_{version}.bc", "file_name": f"{root}_{version}.bc",
+                "file_root": root, "kernel_type": "attitude_history", "version": version,
+                "ingestion_date": "2026-01-02, 03:04:05", "released": True}
+
+    sdc.expect_request("/query").respond_with_json(
+        [kernel("imap_a", 9), kernel("imap_a", 10), kernel("imap_b", 2), kernel("imap_b", 1)])
+    frame = query(table="spice", version="latest")
+    assert query_strings(sdc) == ["table=spice"]
+    assert sorted(zip(frame["file_root"], frame["version"])) == [("imap_a", 10), ("imap_b", 2)]
+
+
 def test_query_keeps_unknown_keys_and_refuses_unparseable_dates(sdc):
     rows = [dict(SCIENCE[0], new_key="kept")]
     sdc.expect_oneshot_request("/query").respond_with_json(rows)
