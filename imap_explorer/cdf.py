@@ -206,10 +206,12 @@ def _record_dim(var: _Var, variables: Mapping[str, _Var]) -> str:
 def resolve_dims(variables: Mapping[str, _Var]) -> tuple[dict[str, tuple[str, ...]], set[str]]:
     """Name the dimensions of every variable and list the coordinates (see the module docstring)."""
     depend_targets = {
-        ref for v in variables.values() for i in (1, 2, 3) if (ref := _ref(v, f"DEPEND_{i}", variables)) is not None
+        ref for v in variables.values() for i in range(1, len(v.shape) + 1)
+        if (ref := _ref(v, f"DEPEND_{i}", variables)) is not None
     }
     label_targets = {
-        ref for v in variables.values() for i in (1, 2, 3) if (ref := _ref(v, f"LABL_PTR_{i}", variables)) is not None
+        ref for v in variables.values() for i in range(1, len(v.shape) + 1)
+        if (ref := _ref(v, f"LABL_PTR_{i}", variables)) is not None
     }
     label_dim: dict[str, str] = {}
     dims: dict[str, tuple[str, ...]] = {}
@@ -712,7 +714,8 @@ def _needed(ref: _File, variables: Sequence[str] | str | None, drop: Iterable[st
                 continue
             chosen_set.add(name)
             var = ref.variables[name]
-            for key in ("DEPEND_0", "DEPEND_1", "DEPEND_2", "DEPEND_3", "LABL_PTR_1", "LABL_PTR_2", "LABL_PTR_3"):
+            keys = ["DEPEND_0"] + [f"{k}_{i}" for i in range(1, len(var.shape) + 1) for k in ("DEPEND", "LABL_PTR")]
+            for key in keys:
                 dep = _ref(var, key, ref.variables)
                 if dep is not None:
                     todo.append(dep)

@@ -353,6 +353,27 @@ def test_load_label_pointer_without_depend_names_the_dimension(tmp_path):
     assert bool(ds.v_rtn.isnull().all())
 
 
+def test_load_four_dimensions_after_the_record_use_depend_4_and_labl_ptr_4(tmp_path):
+    times = tt("2026-01-20T00:00", "2026-01-20T00:01")
+    axes = [("energy", 2), ("az", 3), ("el", 4), ("species", 5)]
+    variables = [epoch_var(times)]
+    for name, n in axes:
+        variables.append(({"Variable": name, "Data_Type": 45, "Rec_Vary": False, "Dim_Sizes": [n]},
+                          {"VAR_TYPE": "support_data"}, np.arange(n, dtype=np.float64)))
+    variables.append(({"Variable": "species_label", "Data_Type": 51, "Num_Elements": 2, "Rec_Vary": False,
+                       "Dim_Sizes": [5]}, {"VAR_TYPE": "metadata"}, np.array(["H", "He", "O", "C", "Fe"])))
+    attrs = {"DEPEND_0": "epoch", "VAR_TYPE": "data", "FILLVAL": -1e31, "LABL_PTR_4": "species_label"}
+    attrs |= {f"DEPEND_{i}": name for i, (name, _) in enumerate(axes, 1)}
+    variables.append(({"Variable": "counts", "Data_Type": 45, "Dim_Sizes": [2, 3, 4, 5]}, attrs,
+                      np.zeros((2, 2, 3, 4, 5))))
+    path = write_cdf(tmp_path / "4d.cdf", variables)
+    for ds in (load(path), load(path, variables="counts")):
+        assert ds.counts.dims == ("epoch", "energy", "az", "el", "species")
+        assert ds.species.dims == ("species",)
+        assert ds.species_label.dims == ("species",)
+        assert {"energy", "az", "el", "species", "species_label"} <= set(ds.coords)
+
+
 def test_load_integer_fill_rule(tmp_path):
     times = tt("2026-01-20T00:00", "2026-01-20T00:01", "2026-01-20T00:02")
     u1 = {"Data_Type": 11}
