@@ -530,7 +530,18 @@ def _mag_arrays(ds: xr.Dataset, variable: str, cache: dict) -> dict[str, Any]:
         # contiguous rows: decimating a strided column is ~10x slower
         values = np.ascontiguousarray(np.asarray(ds[variable].values)[:, :3].T)
         if values.dtype.kind != "f":
-            values = values.astype(np.float64)
+            fill = ds[variable].attrs.get("FILLVAL")
+            raw, values = values, values.astype(np.float64)
+            if np.ndim(fill) == 0 and fill is not None and raw.dtype.kind in "iu":
+                # L1A counts are integers (the loader leaves them raw); a FILLVAL at the type's extreme
+                # (int64 max in MAG L1A) is never a count: draw it as a gap, not a 9.2e18 spike
+                info = np.iinfo(raw.dtype)
+                try:
+                    extreme = int(fill) in (info.min, info.max)
+                except (TypeError, ValueError, OverflowError):
+                    extreme = False
+                if extreme:
+                    values[raw == int(fill)] = np.nan
         t = _times(ds)
         magnitude = np.sqrt(np.einsum("ij,ij->j", values, values))
         runs = (_flag_runs(t, ds["quality_flags"].values)

@@ -491,6 +491,20 @@ def test_quicklook_mag_l1b_draws_first_three_columns_only():
     np.testing.assert_allclose(drawn, expected, rtol=1e-5)
 
 
+def test_quicklook_mag_l1a_integer_fill_is_a_gap_in_counts():
+    ds = mag_dataset(n=400, descriptor="norm-mago", level="l1a", four_columns=True)
+    counts = np.rint(ds["vectors"].values * 100).astype(np.int64)
+    counts[50:60, :3] = np.iinfo(np.int64).max  # the MAG L1A FILLVAL, left raw by the loader
+    ds["vectors"] = ds["vectors"].copy(data=counts)
+    ds["vectors"].attrs["FILLVAL"] = np.int64(np.iinfo(np.int64).max)
+    fig = ql.quicklook(ds)
+    assert fig.axes[1].get_ylabel() == "B MAGo [counts]"
+    for line in fig.axes[1].get_lines()[:3]:
+        assert np.isnan(line.full_y[50:60]).all()
+        assert np.nanmax(np.abs(line.full_y)) < 1e6  # no 9.2e18 spike
+    assert ds["vectors"].values[55, 0] == np.iinfo(np.int64).max  # the dataset itself is untouched
+
+
 def test_quicklook_swe_l2_spectrogram_log_axes_colorbar_and_fill_record():
     ds = swe_l2_dataset(n=12, fill_record=3)
     fig = ql.quicklook(ds)
