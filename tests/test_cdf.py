@@ -493,6 +493,21 @@ def test_load_overlapping_buffers_newer_day_wins(synthetic_archive):
     np.testing.assert_array_equal(tail.vectors.values, second.vectors.values)
 
 
+def test_load_time_range_across_overlapping_files_is_half_open(synthetic_archive):
+    day1, day2 = sorted(synthetic_archive.glob("imap/mag/l1b/2026/01/imap_mag_l1b_norm-mago_*.cdf"))
+    both = load([day1, day2])
+    t = both.epoch.values
+    first2 = load(day2, variables="epoch").epoch.values[0]
+    i = int(np.searchsorted(t, first2))  # the overlap starts here: boundaries on records inside and around it
+    for lo, hi in [(t[i], t[i + 7]), (t[i - 3], t[i + 3]), (t[i - 1] + np.timedelta64(1, "ns"), t[i + 1]),
+                   (None, t[i]), (t[i], None)]:
+        for chunks in (None, 50_000):
+            sub = load([day2, day1], time_range=(lo, hi), chunks=chunks)
+            keep = (t >= (lo if lo is not None else t[0])) & (t < (hi if hi is not None else t[-1] + 1))
+            np.testing.assert_array_equal(sub.epoch.values, t[keep], err_msg=f"{lo} {hi}")
+            np.testing.assert_array_equal(sub.vectors.values, both.vectors.values[keep], err_msg=f"{lo} {hi}")
+
+
 def test_load_same_day_higher_version_wins(synthetic_archive):
     files = sorted(synthetic_archive.glob("imap/mag/l2/2026/01/imap_mag_l2_norm-gse_20260120_v*.cdf"))
     assert len(files) >= 2
