@@ -70,6 +70,8 @@ def test_load_real_file_matches_cdflib(path):
     assert not [d for d in ds.dims if str(d).startswith("dim")]
     raw = cdflib.CDF(str(path))
     for name, var in ds.variables.items():
+        for key, value in raw.varattsget(name).items():  # raw ISTP attributes (epoch's too), typed as cdflib reads
+            np.testing.assert_array_equal(var.attrs[key], value, err_msg=f"{name}:{key}")
         if name == "epoch":
             continue
         expected = raw.varget(name)
@@ -79,8 +81,6 @@ def test_load_real_file_matches_cdflib(path):
             np.testing.assert_array_equal(var.values, expected.reshape(var.shape), err_msg=name)
         else:
             np.testing.assert_array_equal(var.values, np.asarray(expected).reshape(var.shape), err_msg=name)
-        for key, value in raw.varattsget(name).items():  # raw ISTP attributes, typed as cdflib reads them
-            np.testing.assert_array_equal(var.attrs[key], value, err_msg=f"{name}:{key}")
     for key, value in raw.globalattsget().items():  # unwrapped, except real lists
         assert ds.attrs[key] == (value[0] if len(value) == 1 and key != "Parents" else value), key
 
