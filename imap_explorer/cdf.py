@@ -731,6 +731,16 @@ def _check_same(var: _Var, other: _File, ref: _File) -> None:
     if got.data_type != var.data_type or got.shape != var.shape or got.dtype != var.dtype:
         raise InvalidFileError(other.path, f"variable {var.name!r} is {got.dtype}{list(got.shape)} here but "
                                            f"{var.dtype}{list(var.shape)} in {ref.path.name}")
+    if var.record_vary and got.record_vary:  # the records must line up with the same time axis in every file
+        mine, theirs = _record_dim(var, ref.variables), _record_dim(got, other.variables)
+        if mine != theirs:
+            def counts(f: _File, dim: str) -> str:
+                axis = f.variables.get(dim)
+                return f"{f.variables[var.name].n_records} records, {dim!r} {axis.n_records if axis else 'none'}"
+
+            raise InvalidFileError(other.path, f"variable {var.name!r} does not line up with its time axis as in "
+                                               f"{ref.path.name} (here {counts(other, mine)}; there "
+                                               f"{counts(ref, mine)}); it cannot be concatenated")
 
 
 def load(

@@ -374,6 +374,21 @@ def test_load_four_dimensions_after_the_record_use_depend_4_and_labl_ptr_4(tmp_p
         assert {"energy", "az", "el", "species", "species_label"} <= set(ds.coords)
 
 
+def test_load_files_whose_records_do_not_line_up_name_the_file(tmp_path):
+    paths = []
+    for day, n in (("2026-01-20", 4), ("2026-01-21", 2)):  # day 2: 'x' has fewer records than its epoch
+        times = tt(*[f"{day}T00:00:0{i}" for i in range(4)])
+        paths.append(write_cdf(tmp_path / f"imap_mag_l2_norm-gse_{day.replace('-', '')}_v001.cdf", [
+            epoch_var(times),
+            ({"Variable": "x", "Data_Type": 45}, {"DEPEND_0": "epoch", "VAR_TYPE": "data"}, np.arange(float(n))),
+        ]))
+    for chunks in (None, {}):
+        with pytest.raises(InvalidFileError, match="'x' does not line up with its time axis") as info:
+            load(paths, chunks=chunks)
+        assert paths[1].name in str(info.value)
+    assert load(paths[1]).x.dims == ("x_record",)  # alone, it loads on a record axis of its own
+
+
 def test_load_integer_fill_rule(tmp_path):
     times = tt("2026-01-20T00:00", "2026-01-20T00:01", "2026-01-20T00:02")
     u1 = {"Data_Type": 11}
