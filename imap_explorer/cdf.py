@@ -493,12 +493,19 @@ class _EpochProbe:
     def __init__(self, path: Path, name: str, n: int) -> None:
         self.path, self.name, self.n = path, name, n
         self._cache: dict[int, int] = {}
+        self._all: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.n
 
     def __getitem__(self, i: int) -> int:
         if i not in self._cache:
+            if self._all is None:
+                lay = _reader.read_layout(self.path).variables.get(self.name)
+                if lay is None or not lay.fast:  # the fallback reader reads the whole variable on every call
+                    self._all = _reader.read_records(self.path, self.name).reshape(-1).view(np.int64)
+            if self._all is not None:
+                return int(self._all[i])
             self._cache[i] = int(_reader.read_records(self.path, self.name, i, i + 1).reshape(-1).view(np.int64)[0])
         return self._cache[i]
 

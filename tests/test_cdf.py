@@ -456,6 +456,31 @@ def test_load_column_major_and_big_values(tmp_path):
     np.testing.assert_array_equal(ds.m.values, cdflib.CDF(str(tmp_path / "col.cdf")).varget("m"))
 
 
+def test_load_time_range_on_a_big_endian_file_reads_the_epoch_whole_once_per_pass(tmp_path, monkeypatch):
+    n = 20_000  # big-endian: the pycdfpp fallback, which reads a whole variable per call
+    times = datetime64_to_tt2000(np.datetime64("2026-01-20", "ns") + np.arange(n) * np.timedelta64(500, "ms"))
+    writer = CDFWriter(str(tmp_path / "be.cdf"), cdf_spec={"Encoding": 1}, delete=True)
+    writer.write_globalattrs({"Logical_source": {0: "imap_mag_l2_norm-gse"}})
+    writer.write_var({"Variable": "epoch", "Data_Type": 33, "Num_Elements": 1, "Rec_Vary": True, "Dim_Sizes": []},
+                     var_attrs={"VAR_TYPE": "support_data"}, var_data=times)
+    writer.write_var({"Variable": "x", "Data_Type": 45, "Num_Elements": 1, "Rec_Vary": True, "Dim_Sizes": []},
+                     var_attrs={"DEPEND_0": "epoch", "VAR_TYPE": "data"}, var_data=np.arange(n, dtype=">f8"))
+    writer.close()
+    calls = []
+    real = _reader._read_fallback
+
+    def spy(path, name, *args):
+        calls.append(name)
+        return real(path, name, *args)
+
+    monkeypatch.setattr(_reader, "_read_fallback", spy)
+    ds = load(tmp_path / "be.cdf", time_range=("2026-01-20T01:00", "2026-01-20T01:30"))
+    assert ds.sizes["epoch"] == 3600
+    assert str(ds.epoch.values[0]) == "2026-01-20T01:00:00.000000000"
+    np.testing.assert_array_equal(ds.x.values, np.arange(7200, 10_800))
+    assert calls.count("epoch") <= 3  # ends of the file, bisection, the records: not once per bisection step
+
+
 # ---------------------------------------------------------------------------------------------------- dask
 @requires_real
 def test_load_chunks_gives_dask_equal_to_eager():
