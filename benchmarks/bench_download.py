@@ -7,7 +7,7 @@ overhead, not the network; with real round trips to the SDC and S3, parallel wor
 * a second ``ie.download`` of the same files (everything present: no request);
 * peak Python heap (tracemalloc) while fetching one large file: streamed to disk vs held in memory.
 
-Run: ``python benchmarks/download.py [--files 40] [--size-mib 2] [--big-mib 100]``.
+Run: ``python benchmarks/bench_download.py [--files 40] [--size-mib 2] [--big-mib 100]``.
 """
 
 from __future__ import annotations
