@@ -70,6 +70,8 @@ VERSION_MODES: dict[str, tuple[str, str | None]] = {
 
 #: Data levels tried first when the current one is not in the archive (the first one present wins).
 PREFERRED_DATALEVELS = ("l2", "l1d", "l1c", "l1b", "l3", "l1a")
+#: Descriptors offered first when the current one is not available: normal-rate products before burst ones.
+PREFERRED_DESCRIPTORS = ("norm-gse", "sci", "norm-rtn", "norm-dsrf", "norm-mago", "norm-srf", "norm-gsm")
 
 #: Columns the Explorer adds to a search result (new names, never API keys).
 RESULT_COLUMNS = ("file_name", "local_path", "downloaded")
@@ -235,7 +237,10 @@ class ExplorerModel:
 
     # ---- catalog: what the archive holds for one instrument
     def catalog(self, instrument: str, *, refresh: bool = False) -> pd.DataFrame:
-        """Return every file the archive holds for ``instrument`` (one query, cached per URL and instrument).
+        """Return the newest version of every file the archive holds for ``instrument``.
+
+        One query (``version="latest"``, which keeps the answer small on the real SDC), cached per URL and
+        instrument.
 
         Parameters
         ----------
@@ -253,7 +258,7 @@ class ExplorerModel:
         if cached is not None:
             return cached
         with self.options():
-            frame = query(instrument=instrument)
+            frame = query(instrument=instrument, version="latest")
         with self._lock:
             self._catalogs[key] = frame
         return frame
@@ -755,7 +760,8 @@ class Explorer(widgets.VBox):
     def _on_data_level_change(self, change: dict) -> None:
         catalog = self.model.cached_catalog(self.instrument) if self._catalog_instrument else None
         if catalog is not None:
-            self.descriptor = pick_choice(self.descriptor, self.model.descriptors(catalog, self.data_level))
+            self.descriptor = pick_choice(self.descriptor, self.model.descriptors(catalog, self.data_level),
+                                          PREFERRED_DESCRIPTORS)
         self._sync_pickers()
         self._show_span()
 
@@ -856,7 +862,8 @@ class Explorer(widgets.VBox):
             self._set_status(f"The archive at {html.escape(self.model.settings().url)} holds no files for "
                              f"instrument <b>{html.escape(self.instrument)}</b>.")
         level = pick_choice(self.data_level, levels, PREFERRED_DATALEVELS) if levels else self.data_level
-        descriptor = (pick_choice(self.descriptor, self.model.descriptors(catalog, level)) if levels
+        descriptor = (pick_choice(self.descriptor, self.model.descriptors(catalog, level), PREFERRED_DESCRIPTORS)
+                      if levels
                       else self.descriptor)
         with self.hold_trait_notifications():
             self.data_level, self.descriptor = level, descriptor
