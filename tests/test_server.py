@@ -638,11 +638,15 @@ def test_access_log_masks_api_keys(sdc, caplog):
     assert "imap…(24 chars)" in text
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_serve_cli_prints_urls_and_stops_on_ctrl_c(tmp_path, stop_signal):
+@pytest.mark.parametrize(("stop_signal", "sigint_ignored"),
+                         [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)])
+def test_serve_cli_prints_urls_and_stops_on_ctrl_c(tmp_path, stop_signal, sigint_ignored):
+    # sigint_ignored: started like a background job of a script, which inherits SIGINT as ignored
     write_sample_archive(tmp_path)
+    preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
     proc = subprocess.Popen([sys.executable, "-m", "imap_explorer", "serve", "--archive", str(tmp_path),
-                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=preexec)
     try:
         lines = []
         while not any("Press Ctrl-C" in line for line in lines):  # read every line before communicate()

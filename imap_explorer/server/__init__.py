@@ -262,9 +262,12 @@ def serve(archive: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
     log.setLevel(logging.INFO)
     sdc = LocalSDC(archive, host=host, port=port, storage_port=storage_port)
     stop = stop_event or threading.Event()
-    previous = None
-    if threading.current_thread() is threading.main_thread():  # SIGTERM stops as cleanly as Ctrl-C
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    previous: dict[int, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM stops as cleanly as Ctrl-C. SIGINT is handled explicitly too: a background job started by a
+        # non-interactive shell inherits SIGINT as ignored, so `kill -INT` would otherwise do nothing.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
     try:
         sdc.start()
         print(f"LocalSDC: serving {sdc.root} ({sdc.index.count()} files)", flush=True)
@@ -290,8 +293,8 @@ def serve(archive: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
     except KeyboardInterrupt:
         pass
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         sdc.close()
         print("LocalSDC: stopped", flush=True)
 
