@@ -42,3 +42,20 @@ def synthetic_archive(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("synthetic-archive")
     make_archive(root, start=ARCHIVE_START, days=ARCHIVE_DAYS, seed=1)
     return root
+
+
+@pytest.fixture
+def record_reads(monkeypatch) -> list[tuple[str, int]]:
+    """Record ``(variable, n_records)`` of every read through the real ``_reader.read_records`` (not a mock)."""
+    from imap_explorer import _reader
+
+    reads: list[tuple[str, int]] = []
+    real = _reader.read_records
+
+    def recording(path, name, start=0, stop=None, **kw):
+        out = real(path, name, start, stop, **kw)
+        reads.append((name, len(out)))
+        return out
+
+    monkeypatch.setattr(_reader, "read_records", recording)
+    return reads

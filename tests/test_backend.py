@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from imap_explorer import _reader
 from imap_explorer.backend import ImapCdfBackendEntrypoint
 from imap_explorer.cdf import load
 from imap_explorer.exceptions import InvalidFileError
@@ -44,21 +43,11 @@ def test_backend_guess_can_open_by_suffix_or_magic_bytes(tmp_path):
 
 
 @requires_real
-def test_backend_open_dataset_matches_load_and_reads_lazily(monkeypatch):
-    calls = []
-    real = _reader.read_records
-
-    def spy(path, name, start=0, stop=None, **kw):
-        out = real(path, name, start, stop, **kw)
-        calls.append((name, len(out)))
-        return out
-
-    monkeypatch.setattr(_reader, "read_records", spy)
+def test_backend_open_dataset_matches_load_and_reads_lazily(record_reads):
     ds = xr.open_dataset(MAG_L2, engine="imap_cdf")
-    assert ("b_dsrf", 172_800) not in calls  # nothing but the time axis read yet
+    assert ("b_dsrf", 172_800) not in record_reads  # nothing but the time axis read yet
     window = ds.b_dsrf.isel(epoch=slice(72_000, 72_010)).values
-    assert ("b_dsrf", 10) in calls
-    monkeypatch.undo()
+    assert ("b_dsrf", 10) in record_reads
     eager = load(MAG_L2)
     np.testing.assert_array_equal(window, eager.b_dsrf.values[72_000:72_010])
     for key in [-1, (-2, 1), slice(None, None, -5000), (slice(10, 40, 7), slice(None, None, -1))]:

@@ -179,22 +179,12 @@ def test_load_attributes_raw_plus_display():
 
 
 @requires_real
-def test_load_time_range_reads_only_needed_records(monkeypatch):
-    calls = []
-    real = _reader.read_records
-
-    def spy(path, name, start=0, stop=None, **kw):
-        out = real(path, name, start, stop, **kw)
-        calls.append((name, len(out)))
-        return out
-
-    monkeypatch.setattr(_reader, "read_records", spy)
+def test_load_time_range_reads_only_needed_records(record_reads):
     ds = load(MAG_L2_0120, time_range=("2026-01-20T10:00", "2026-01-20T11:00"))
     assert ds.sizes["epoch"] == 7200
     assert str(ds.epoch.values[0]) == "2026-01-20T10:00:00.000000000"
     assert str(ds.epoch.values[-1]) == "2026-01-20T10:59:59.500000000"
-    assert max(n for _, n in calls) == 7200  # never the whole day
-    monkeypatch.undo()
+    assert max(n for _, n in record_reads) == 7200  # never the whole day
     full = load(MAG_L2_0120)
     xr.testing.assert_identical(ds.drop_attrs(), full.sel(epoch=slice("2026-01-20T10:00", "2026-01-20T10:59:59.9"))
                                 .drop_attrs())

@@ -741,24 +741,13 @@ def test_quicklook_synthetic_burst_rtn_and_l1c(synthetic_archive):
     render(fig)
 
 
-def test_quicklook_loads_file_lists_one_dataset_per_product(synthetic_archive, monkeypatch):
-    from imap_explorer import _reader
-
+def test_quicklook_loads_file_lists_one_dataset_per_product(synthetic_archive, record_reads):
     files = [synthetic_file(synthetic_archive, name) for name in
              ("imap_mag_l2_norm-rtn_20260120_v001.0001.cdf", "imap_swe_l2_sci_20260120_v001.0001.cdf",
               "imap_mag_l2_norm-rtn_20260121_v001.0001.cdf")]
-    read = []
-    real_read = _reader.read_records
-
-    def spy(path, name, start=0, stop=None, **kw):
-        out = real_read(path, name, start, stop, **kw)
-        read.append((name, len(out)))
-        return out
-
-    monkeypatch.setattr(_reader, "read_records", spy)
     fig = ql.quicklook([str(f) for f in files], time_range=("2026-01-20T11:00", "2026-01-21T01:00"))
-    monkeypatch.undo()
-    assert max(n for name, n in read if name == "b_rtn") == 13 * 7200  # 11:00-24:00 of a 2 Hz day, not all of it
+    # 11:00-24:00 of a 2 Hz day, not all of it
+    assert max(n for name, n in record_reads if name == "b_rtn") == 13 * 7200
     assert [a.get_ylabel() for a in fig.axes] == ["|B| [nT]", "B RTN [nT]", "Energy [eV]"]
     assert "imap_mag_l2_norm-rtn v001.0001 | imap_swe_l2_sci v001.0001" in fig.get_suptitle()
     # both MAG days are in the one MAG dataset: data after midnight is drawn
