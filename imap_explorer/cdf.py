@@ -964,9 +964,9 @@ def get_data(
     """Query, download and load one product over ``[start_date, end_date)``, trimmed to that range.
 
     The newest version of each day is queried (``version="latest"``), files missing from the local archive are
-    downloaded, and the data are loaded and trimmed to ``start_date <= epoch < end_date``. Only the files dated
-    within the range are used (a record a day's file carries from the previous day is kept when it falls in the
-    range).
+    downloaded, and the data are loaded and trimmed to ``start_date <= epoch < end_date``. The files dated
+    within the range are used, and, except for MAG, the next day's file too when the range ends after their last
+    record: a file's date is its processing day, and its first record may precede midnight (SWE).
 
     Parameters
     ----------
@@ -1008,15 +1008,51 @@ def get_data(
     if end <= start:
         raise ValueError(f"end_date {end_date!r} must be after start_date {start_date!r}.")
     last_day = (end - pd.Timedelta(1, "ns")).normalize()
+    # The file date is the processing day: a day's file may start just before midnight (the flight SWE L2 of
+    # 20260512 starts at 2026-05-11T23:59:45.7), so the next day's file is queried too, and used when the range
+    # ends after the last record of its own files. MAG files cover their whole day (L1D/L2 exactly, L1A-L1C with
+    # +-30 min buffers), so MAG never needs it.
+    spill = str(instrument).strip().lower() != "mag"
+    query_end = last_day + pd.Timedelta(1, "D") if spill else last_day
     frame = query(instrument=instrument, data_level=data_level, descriptor=descriptor,
-                  start_date=start.strftime("%Y%m%d"), end_date=last_day.strftime("%Y%m%d"), version="latest")
+                  start_date=start.strftime("%Y%m%d"), end_date=query_end.strftime("%Y%m%d"), version="latest")
     if frame is None or len(frame) == 0:
         msg = (f"No IMAP files match instrument={instrument!r}, data_level={data_level!r}, descriptor={descriptor!r} "
                f"from {start.strftime('%Y%m%d')} to {last_day.strftime('%Y%m%d')}. Check the product with "
                f"imap_explorer.query(instrument={instrument!r}, data_level={data_level!r}).")
         raise ImapExplorerError(msg)
     frame = _newest_per_day(frame)
+    after = [_file_day(key) > last_day.date() for key in frame["file_path"]]
+    own, extra = frame[[not a for a in after]], frame[after]
+    if len(own) and len(extra):
+        end_tt = _as_ns(end, "end_date")
+        last = [_last_time(path) for path in _as_paths(own)]  # (downloads the range's own files)
+        if all(t is not None and t >= end_tt for t in last):
+            frame = own
     return load(frame, variables=variables, chunks=chunks, time_range=(start, end))
+
+
+def _file_day(file_path: Any) -> dt.date:
+    """The date in an SDC file name (``dt.date.min`` when the name is not one)."""
+    try:
+        day = parse_filename(str(file_path).rsplit("/", 1)[-1]).start_date
+    except ValueError:
+        return dt.date.min
+    return day or dt.date.min
+
+
+def _last_time(path: Path) -> int | None:
+    """The last valid time (TT2000) of a file's record axis, read from its last record; None if it has none."""
+    f = _read_file(path, 0)
+    dims, _ = resolve_dims(f.variables)
+    last = None
+    for name in {d[0] for n, d in dims.items() if f.variables[n].record_vary}:
+        var = f.variables.get(name)
+        if var is not None and _is_time(var) and var.n_records:
+            t = _EpochProbe(path, name, var.n_records)[var.n_records - 1]
+            if t != TT2000_FILL:
+                last = t if last is None else max(last, t)
+    return last
 
 
 def _as_timestamp(value: Any, what: str):

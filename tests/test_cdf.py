@@ -599,6 +599,35 @@ def test_get_data_queries_downloads_loads_and_trims(tmp_path, monkeypatch):
                  end_date="20260120")
 
 
+def test_get_data_takes_the_record_before_midnight_from_the_next_days_file(tmp_path, monkeypatch):
+    """The file date is the processing day: SWE's first record of 20260121 is stamped 2026-01-20T23:59:45.7."""
+    from imap_explorer.server import LocalSDC
+    from imap_explorer.synthetic.physics import SolarWind
+    from imap_explorer.synthetic.swe import write_swe_day
+
+    archive = tmp_path / "archive"
+    model = SolarWind("2026-01-20")
+    day1 = write_swe_day(archive, "2026-01-20", model=model, hours=(23.5, 24.0), levels=("l2",))[0]
+    day2 = write_swe_day(archive, "2026-01-21", model=model, hours=(0.0, 0.5), levels=("l2",))[0]
+    first_of_day2 = load(day2, variables="data_quality").epoch.values[0]
+    assert first_of_day2 < np.datetime64("2026-01-21T00:00")  # the layout this test is about
+    monkeypatch.setenv("IMAP_DATA_DIR", str(tmp_path / "data"))
+    with LocalSDC(archive, db=tmp_path / "index.sqlite3") as sdc:
+        monkeypatch.setenv("IMAP_DATA_ACCESS_URL", sdc.url)
+        ds = get_data(instrument="swe", data_level="l2", descriptor="sci", variables="data_quality",
+                      start_date="2026-01-20T23:00", end_date="2026-01-21")
+        assert ds.epoch.values[-1] == first_of_day2
+        assert ds.sizes["epoch"] == load(day1).sizes["epoch"] + 1
+        assert sorted(p.name for p in (tmp_path / "data").rglob("*.cdf")) == [day1.name, day2.name]
+        # a range that ends before the day's last record does not fetch the next day's file
+        (tmp_path / "data" / "imap/swe/l2/2026/01" / day2.name).unlink()
+        ds = get_data(instrument="swe", data_level="l2", descriptor="sci", variables="data_quality",
+                      start_date="2026-01-20T23:30", end_date="2026-01-20T23:45")
+        assert ds.sizes["epoch"] > 0
+        assert ds.epoch.values[-1] < np.datetime64("2026-01-20T23:45")
+        assert sorted(p.name for p in (tmp_path / "data").rglob("*.cdf")) == [day1.name]
+
+
 # ---------------------------------------------------------------------------------------------------- SDC writer
 def test_load_file_written_by_imap_processing(tmp_path, monkeypatch):
     """A MAG L2 file from the SDC's own writer and attribute tables (optional: needs imap-processing)."""
