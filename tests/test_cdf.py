@@ -29,6 +29,8 @@ SWE_L1B = REAL / "imap/swe/l1b/2024/05/imap_swe_l1b_sci_20240510_v002.cdf"
 SWE_L2 = REAL / "imap/swe/l2/2026/05/imap_swe_l2_sci_20260512_v001.cdf"
 REAL_FILES = [MAG_L1B, MAG_L1D, MAG_L2_0120, MAG_L2_0228, SWE_L1A, SWE_L1B, SWE_L2]
 EPOCH_FILL = np.int64(-9223372036854775808)
+SDC_WRITER = Path(__file__).resolve().parent / "sdc_writer"
+SDC_WRITER_FILES = sorted(SDC_WRITER.glob("*.cdf"))
 
 
 def cdflib_epoch(path: Path) -> np.ndarray:
@@ -64,6 +66,11 @@ def tt(*times: str) -> np.ndarray:
 @requires_real
 @pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.name)
 def test_load_real_file_matches_cdflib(path):
+    assert_matches_cdflib(path)
+
+
+def assert_matches_cdflib(path: Path) -> None:
+    """Every variable value by value, and every attribute, against cdflib's reading plus our fill rules."""
     ds = load(path)
     assert ds.epoch.dtype == np.dtype("datetime64[ns]")
     np.testing.assert_array_equal(ds.epoch.values, cdflib_epoch(path))
@@ -629,44 +636,41 @@ def test_get_data_takes_the_record_before_midnight_from_the_next_days_file(tmp_p
 
 
 # ---------------------------------------------------------------------------------------------------- SDC writer
-def test_load_file_written_by_imap_processing(tmp_path, monkeypatch):
-    """A MAG L2 file from the SDC's own writer and attribute tables (optional: needs imap-processing)."""
-    utils = pytest.importorskip("imap_processing.cdf.utils")
-    manager = pytest.importorskip("imap_processing.cdf.imap_cdf_manager")
-    import imap_data_access
+@pytest.mark.parametrize("path", SDC_WRITER_FILES, ids=lambda p: p.name)
+def test_load_file_written_by_the_sdc_pipeline_matches_cdflib(path):
+    """Files written by imap-processing 1.0.40 itself (tests/sdc_writer/make_files.py says how)."""
+    assert_matches_cdflib(path)
 
-    monkeypatch.setitem(imap_data_access.config, "DATA_DIR", tmp_path)
-    am = manager.ImapCdfAttributes()
-    am.add_instrument_global_attrs("mag")
-    am.add_instrument_variable_attrs("mag", "l2")
-    n = 600
-    epoch = 822139269184000000 + np.arange(n, dtype=np.int64) * 500_000_000
-    vectors = np.tile([3.0, -4.0, 1.0], (n, 1))
-    vectors[100:110] = np.nan  # written as FILLVAL by the SDC writer
 
-    def attrs(name):
-        return am.get_variable_attributes(name, check_schema=False)
+def test_load_mag_l2_written_by_the_sdc_pipeline():
+    ds = load(SDC_WRITER / "imap_mag_l2_norm-gse_20260120_v001.0002.cdf")
+    assert int(ds.b_gse.isnull().all("direction").sum()) == 10  # NaN written as FILLVAL by write_cdf
+    assert int(ds.b_gse.isnull().any("direction").sum()) == 10
+    assert ds.b_gse.dims == ("epoch", "direction")
+    assert ds.direction_label.dims == ("direction",)
+    assert ds.direction_label.values.tolist() == ["Bx", "By", "Bz"]
+    assert ds.quality_flags.dtype == np.float32  # UINT1 data with the standard fill 255
+    assert ds.range.dtype == np.uint8
+    assert ds.imap.version == "v001.0002"
+    assert ds.imap.descriptor == "norm-gse"
+    assert str(ds.epoch.values[0]) == "2026-01-20T00:00:00.000000000"
 
-    ds = xr.Dataset(coords={
-        "epoch": xr.DataArray(epoch, dims=["epoch"], attrs=attrs("epoch")),
-        "direction": xr.DataArray(np.arange(3), dims=["direction"], attrs=attrs("direction_attrs")),
-        "direction_label": xr.DataArray(np.array(["Bx", "By", "Bz"]), dims=["direction_label"],
-                                        attrs=attrs("direction_label")),
-    }, attrs=am.get_global_attributes("imap_mag_l2_norm-gse") | {"Data_version": "001.0002"})
-    ds["b_gse"] = xr.DataArray(vectors, dims=["epoch", "direction"], attrs=attrs("vector_attrs_gse"))
-    ds["quality_flags"] = xr.DataArray(np.zeros(n, np.uint8), dims=["epoch"], attrs=am.get_variable_attributes("qf"))
-    ds["range"] = xr.DataArray(np.full(n, 2, np.uint8), dims=["epoch"], attrs=attrs("range"))
-    ds["magnitude"] = xr.DataArray(np.linalg.norm(vectors, axis=1), dims=["epoch"], attrs=attrs("magnitude"))
-    path = utils.write_cdf(ds)
 
-    loaded = load(path)
-    assert path.name == "imap_mag_l2_norm-gse_20260120_v001.0002.cdf"
-    np.testing.assert_array_equal(loaded.epoch.values, cdflib_epoch(path))
-    assert int(loaded.b_gse.isnull().all("direction").sum()) == 10
-    assert loaded.b_gse.dims == ("epoch", "direction")
-    assert loaded.direction_label.dims == ("direction",)
-    assert loaded.direction_label.values.tolist() == ["Bx", "By", "Bz"]
-    assert loaded.quality_flags.dtype == np.float32  # UINT1 data with the standard fill 255
-    assert loaded.range.dtype == np.uint8
-    assert loaded.imap.version == "v001.0002"
-    assert loaded.imap.descriptor == "norm-gse"
+def test_load_swe_l2_written_by_the_sdc_pipeline_has_the_flight_layout():
+    path = SDC_WRITER / "imap_swe_l2_sci_20260120_v001.0001.cdf"
+    ds = load(path)
+    assert ds.flux.dims == ("epoch", "energy", "inst_az", "inst_el")
+    assert ds.phase_space_density_spin_sector.dims == ("epoch", "esa_step", "spin_sector", "cem_id")
+    assert ds.sizes == {"epoch": 3, "energy": 24, "inst_az": 30, "inst_el": 7, "esa_step": 24, "spin_sector": 30,
+                        "cem_id": 7}
+    assert ds.energy_label.dims == ("energy",)
+    assert ds.energy.attrs["UNITS"] == "eV"
+    assert ds.flux.isnull().any()  # empty angle bins are FILLVAL in the pipeline's output
+    assert float(ds.flux.min()) >= 0
+    assert ds.imap.instrument == "swe"
+    assert ds.imap.descriptor == "sci"
+    # and the same variables, types and shapes as the flight SWE L2 (when the real files are here)
+    if REAL.is_dir():
+        flight = load(SWE_L2)
+        assert {n: (v.dims, v.dtype) for n, v in ds.variables.items()} == \
+            {n: (v.dims, v.dtype) for n, v in flight.variables.items()}
