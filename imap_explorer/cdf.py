@@ -868,9 +868,7 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
             rule = _rule(var)
             vdims = dims[name]
             if not var.record_vary:
-                raw = _reader.read_records(ref.path, name)
-                values = _finish(raw, var, rule)
-                values = values[0] if values.shape[:1] == (1,) else values.reshape(var.shape)
+                values = _read_nrv(ref.path, var, rule)
                 if len(opened) > 1:
                     _warn_if_nrv_differs(name, values, var, rule, opened)
                 out[name] = xr.Variable(vdims, values, _display_attrs(var))
@@ -918,6 +916,26 @@ def _read_eager(var: _Var, rule: Rule, pieces: Sequence[_Piece], executor: Threa
     return raw if rule == "float" else _finish(raw, var, rule)
 
 
+def _read_nrv(path: Path, var: _Var, rule: Rule) -> np.ndarray:
+    """The value of a non-record-varying variable, shaped ``var.shape``.
+
+    A variable written without its record reads as fill (NaN, NaT, "", else its FILLVAL or 0), as the CDF library
+    pads records never written, so that its dimensions still agree with the variables that use them.
+    """
+    raw = _reader.read_records(path, var.name)
+    if raw.shape[:1] == (1,):
+        return _finish(raw, var, rule)[0]
+    dtype = _out_dtype(var, rule)
+    if dtype.kind in "fM":
+        return np.full(var.shape, np.nan if dtype.kind == "f" else np.datetime64("NaT"), dtype)
+    fill = var.attrs.get("FILLVAL")
+    try:
+        value = np.asarray(fill).astype(dtype) if dtype.kind not in "US" and np.ndim(fill) == 0 else None
+    except (TypeError, ValueError, OverflowError):
+        value = None
+    return np.full(var.shape, value if value is not None else np.zeros((), dtype), dtype)
+
+
 def _warn_if_not_increasing(times: np.ndarray, name: str, opened: list[_File]) -> None:
     """Overlap handling and ``time_range`` bisect the time axis: say so when it is not increasing."""
     t = times.view(np.int64)
@@ -936,10 +954,9 @@ def _warn_if_nrv_differs(name: str, values: np.ndarray, var: _Var, rule: Rule, o
         if name not in other.variables:
             continue
         try:
-            theirs = _finish(_reader.read_records(other.path, name), var, rule)
+            theirs = _read_nrv(other.path, var, rule)
         except InvalidFileError:
             continue
-        theirs = theirs[0] if theirs.shape[:1] == (1,) else theirs.reshape(var.shape)
         same = (theirs.shape == values.shape
                 and np.array_equal(theirs, values, equal_nan=values.dtype.kind in "fc"))
         if not same:
