@@ -41,7 +41,10 @@ class Request:
 
 @dataclass
 class Response:
-    """Status, headers and body; ``file`` (with ``length``) is streamed instead of ``body``."""
+    """Status, headers and body; ``file`` is streamed instead of ``body``: ``length`` bytes from ``offset``.
+
+    ``file_size`` is the size the answer was decided on (default ``length``): a file that changed since is not sent.
+    """
 
     status: int
     headers: dict[str, str]
@@ -49,6 +52,8 @@ class Response:
     file: Path | None = None
     length: int | None = None
     principal: str = "-"
+    offset: int = 0
+    file_size: int | None = None
 
 
 class State:

@@ -193,10 +193,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if resp.file is not None:  # the resolved real path; refuse a symlink swapped in since
                 fd = os.open(resp.file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
                 with os.fdopen(fd, "rb") as fh:
-                    if resp.length is not None and os.fstat(fd).st_size != resp.length:
+                    size = resp.file_size if resp.file_size is not None else resp.length
+                    if size is not None and os.fstat(fd).st_size != size:
                         # replaced or rewritten since Content-Length was sent: never mix two versions or
                         # overrun the announced length; closing makes the client see a short body and retry
-                        raise OSError(f"size changed from {resp.length} bytes")
+                        raise OSError(f"size changed from {size} bytes")
+                    fh.seek(resp.offset)
                     _copy_exactly(fh, self.wfile, resp.length)
             elif resp.body:
                 self.wfile.write(resp.body)

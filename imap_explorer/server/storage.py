@@ -26,7 +26,7 @@ from imap_explorer.filenames import check_file_path
 from imap_explorer.server._types import Request, Response, State
 
 __all__ = ["BUCKET", "CHUNK", "DOWNLOAD_EXPIRES", "MAX_UPLOAD_BYTES", "UPLOAD_EXPIRES", "Signer", "handle_storage",
-           "safe_path"]
+           "parse_range", "safe_path"]
 
 #: Bucket name in storage URLs (the real one is ``sds-data-<account-id>``).
 BUCKET = "sds-data-000000000000"
@@ -161,14 +161,59 @@ def handle_storage(state: State, req: Request) -> Response:
     if not etag:
         etag = _etag_of(path, st)
         state.index.set_etag(target.key, etag, st.st_size, st.st_mtime_ns)
+    last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
     headers = {
         "Content-Type": "binary/octet-stream",
         "Content-Length": str(st.st_size),
         "ETag": f'"{etag}"',
-        "Last-Modified": email.utils.formatdate(st.st_mtime, usegmt=True),
-        "Accept-Ranges": "none",
+        "Last-Modified": last_modified,
+        "Accept-Ranges": "bytes",
     }
-    return Response(200, headers, b"", file=path, length=st.st_size)
+    wanted = parse_range(req.headers.get("range"), st.st_size)
+    if_range = req.headers.get("if-range")
+    if wanted is None or (if_range is not None and if_range.strip() not in (f'"{etag}"', last_modified)):
+        return Response(200, headers, b"", file=path, length=st.st_size)
+    if wanted == "unsatisfiable":
+        error = _xml_error(416, "InvalidRange", "The requested range is not satisfiable", req.path)
+        error.headers["Content-Range"] = f"bytes */{st.st_size}"
+        return error
+    first, last = wanted
+    headers["Content-Length"] = str(last - first + 1)
+    headers["Content-Range"] = f"bytes {first}-{last}/{st.st_size}"
+    return Response(206, headers, b"", file=path, length=last - first + 1, offset=first, file_size=st.st_size)
+
+
+def parse_range(value: str | None, size: int) -> tuple[int, int] | str | None:
+    """The byte range of a ``Range`` header as S3 reads it.
+
+    Returns ``(first, last)`` (inclusive), ``"unsatisfiable"``, or None to send the whole object (no header, a
+    malformed one, or several ranges, which S3 ignores).
+
+    Examples
+    --------
+    >>> parse_range("bytes=100-", 1000), parse_range("bytes=0-9", 1000), parse_range("bytes=-10", 1000)
+    ((100, 999), (0, 9), (990, 999))
+    >>> parse_range("bytes=990-5000", 1000), parse_range("bytes=1000-", 1000), parse_range("bytes=0-1,5-6", 1000)
+    ((990, 999), 'unsatisfiable', None)
+    """
+    if not value:
+        return None
+    unit, _, spec = value.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first_text, dash, last_text = spec.strip().partition("-")
+    first_text, last_text = first_text.strip(), last_text.strip()
+    if not dash or not (first_text.isdigit() or last_text.isdigit()) or \
+            (first_text and not first_text.isdigit()) or (last_text and not last_text.isdigit()):
+        return None
+    if not first_text:  # a suffix: the last N bytes
+        n = int(last_text)
+        return (max(size - n, 0), size - 1) if n and size else "unsatisfiable"
+    first = int(first_text)
+    last = min(int(last_text), size - 1) if last_text else size - 1
+    if last_text and int(last_text) < first:
+        return None
+    return (first, last) if first < size else "unsatisfiable"
 
 
 def _etag_of(path: Path, st: os.stat_result) -> str:
