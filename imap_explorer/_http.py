@@ -241,6 +241,14 @@ class Download:
     url: str
     length: int | None
     _response: requests.Response
+    #: Where this body starts in the file (non-zero for a 206 answer to a ``Range`` request).
+    offset: int = 0
+    #: Size of the whole file when known (``Content-Range``, or ``Content-Length`` of a 200).
+    total: int | None = None
+    #: ``ETag`` (or ``Last-Modified``) of the file, for an ``If-Range`` on a later resume.
+    validator: str | None = None
+    #: Whether the server said it accepts byte ranges.
+    ranges: bool = False
 
     def chunks(self, size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """Yield the body; a broken transfer raises a transient :class:`ApiError`."""
@@ -250,6 +258,27 @@ class Download:
                     yield chunk
         except requests.RequestException as err:
             raise _transport_error(err, self.url) from err
+
+
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+
+
+def _content_range(value: str, length: int | None) -> tuple[int | None, int | None]:
+    """``(first byte, total size)`` of a ``Content-Range: bytes a-b/n`` header, or ``(None, None)``.
+
+    Examples
+    --------
+    >>> _content_range("bytes 100-999/1000", 900), _content_range("bytes 0-9/*", 10), _content_range("x", 1)
+    ((100, 1000), (0, None), (None, None))
+    """
+    match = _CONTENT_RANGE.match(value or "")
+    if not match:
+        return None, None
+    first, last = int(match[1]), int(match[2])
+    total = None if match[3] == "*" else int(match[3])
+    if last < first or (length is not None and length != last - first + 1) or (total is not None and last >= total):
+        return None, None
+    return first, total
 
 
 # --------------------------------------------------------------------------- the client
@@ -355,25 +384,43 @@ class Client:
         return retrying(attempt)
 
     @contextlib.contextmanager
-    def open_download(self, file_path: str) -> Iterator[Download]:
+    def open_download(self, file_path: str, *, offset: int = 0, validator: str | None = None) -> Iterator[Download]:
         """Open ``/download/<file_path>`` (one attempt) and yield the streamed body.
 
         The 302 to the presigned URL is followed by hand; the storage request carries no credential
-        and asks for the bytes as stored (``Accept-Encoding: identity``).
+        and asks for the bytes as stored (``Accept-Encoding: identity``). With ``offset``, the bytes from there
+        on are asked for (``Range``, and ``If-Range: validator`` so that a file changed since comes whole): the
+        answer's :attr:`Download.offset` says where its body really starts (0 when the server sent everything).
         """
         url = self.url_for(f"download/{file_path}")
-        resp = self._follow("GET", url, headers={"Accept-Encoding": "identity"}, stream=True)
+        headers = {"Accept-Encoding": "identity"}
+        if offset > 0:
+            headers["Range"] = f"bytes={offset}-"
+            if validator:
+                headers["If-Range"] = validator
+        resp = self._follow("GET", url, headers=headers, stream=True)
         final = resp.url or url
         try:
             if resp.status_code >= 400:
                 raise _error_from(resp, final)
-            if resp.status_code != 200:
+            if resp.status_code not in (200, 206) or (resp.status_code == 206 and offset <= 0):
                 msg = f"unexpected status {resp.status_code} for a download"
                 raise ApiError(resp.status_code, safe_url(final), msg, resp.reason or "")
             encoding = resp.headers.get("Content-Encoding", "identity").lower()
             length = resp.headers.get("Content-Length")
             size = int(length) if length and length.isdigit() and encoding == "identity" else None
-            yield Download(url=safe_url(final), length=size, _response=resp)
+            start, total = 0, size
+            if resp.status_code == 206:
+                start, total = _content_range(resp.headers.get("Content-Range", ""), size)
+                if start is None:
+                    err = ApiError(206, safe_url(final), "a partial answer without a usable Content-Range header "
+                                   f"({resp.headers.get('Content-Range')!r})", resp.reason or "")
+                    err.retryable = False
+                    raise err
+            validator = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
+            ranges = resp.status_code == 206 or resp.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+            yield Download(url=safe_url(final), length=size, _response=resp, offset=start, total=total,
+                           validator=validator if ranges else None, ranges=ranges and encoding == "identity")
         finally:
             resp.close()
 

@@ -10,6 +10,9 @@ Downloads are atomic, idempotent and bounded (``sdc-api.md`` §6, §13):
   checked (length against ``Content-Length``; for ``.cdf`` the magic bytes, so an HTML error page is never
   saved as data), then moved into place with :func:`os.replace`. An interrupted or failed transfer leaves
   nothing under the final name, and two processes fetching the same file never corrupt it;
+* a transfer broken midway is resumed on the next attempt from the byte where it stopped (``Range`` with
+  ``If-Range``, which S3 storage honours), so a dropped connection late in a large file does not start it over;
+  the part file is removed once the attempts are used up;
 * files are fetched in parallel over one pooled session; when some fail, the others still complete and
   one :class:`~imap_explorer.exceptions.DownloadError` lists every failure.
 """
@@ -169,37 +172,85 @@ class _Cancelled(ImapExplorerError):
     """The download was interrupted (KeyboardInterrupt in the caller)."""
 
 
-def _fetch_once(client: Any, key: str, dest: Path, progress: _Progress, cancel: threading.Event) -> Path:
-    """One attempt: stream into a unique part file, check it, move it into place."""
-    with client.open_download(key) as body:
-        progress.expect(body.length)
+class _Partial:
+    """What one file's transfer has so far, kept across the attempts of one :func:`download` call."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self.part: Path | None = None
+        self.received = 0
+        self.head = b""
+        self.total: int | None = None
+        self.validator: str | None = None
+        self.counted = False  # the file's size was added to the progress bar
+
+    def resumable(self) -> bool:
+        return self.part is not None and self.received > 0 and self.validator is not None
+
+    def discard(self, progress: _Progress) -> None:
+        progress.add_bytes(-self.received)
+        if self.part is not None:
+            self.part.unlink(missing_ok=True)
+        self.part, self.received, self.head, self.validator = None, 0, b"", None
+
+
+def _fetch_once(client: Any, key: str, state: _Partial, progress: _Progress, cancel: threading.Event) -> Path:
+    """One attempt: stream into the part file (resuming what an earlier attempt received), check, move into place.
+
+    A broken transfer keeps its part file when the server accepts byte ranges, so that the next attempt asks only
+    for the rest (``Range`` + ``If-Range``); a server that answers with the whole file restarts it cleanly.
+    """
+    from imap_explorer._http import is_transient
+
+    dest = state.dest
+    offset = state.received if state.resumable() else 0
+    if not offset and state.received:
+        state.discard(progress)
+    with client.open_download(key, offset=offset, validator=state.validator) as body:
+        if body.offset != offset:  # the whole file came back (changed since, or no range support): start again
+            state.discard(progress)
+        if not state.counted:
+            progress.expect(body.total if body.total is not None else body.length)
+            state.counted = True
+        state.total = body.total
+        state.validator = body.validator if body.ranges else None
         dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(f"{dest.name}.{uuid.uuid4().hex[:12]}.part")
-        received = 0
+        if state.part is None:
+            state.part = dest.with_name(f"{dest.name}.{uuid.uuid4().hex[:12]}.part")
+            mode = "xb"
+        else:
+            mode = "ab"
+        received_before = state.received
         try:
-            head = b""
-            with open(part, "xb") as fh:
+            with open(state.part, mode) as fh:
                 for chunk in body.chunks():
                     if cancel.is_set():
                         raise _Cancelled(f"download of {dest.name} interrupted")
-                    if len(head) < 8:
-                        head += chunk[: 8 - len(head)]
+                    if len(state.head) < 8:
+                        state.head += chunk[: 8 - len(state.head)]
                     fh.write(chunk)
-                    received += len(chunk)
+                    state.received += len(chunk)
                     progress.add_bytes(len(chunk))
-            if body.length is not None and received != body.length:
-                err = ApiError(200, body.url, f"truncated transfer: received {received} of {body.length} bytes",
-                               "OK")
+            if body.length is not None and state.received - received_before != body.length:
+                err = ApiError(200, body.url, f"truncated transfer: received {state.received} of "
+                               f"{state.total if state.total is not None else body.length} bytes", "OK")
                 err.retryable = True
                 raise err
+            if state.total is not None and state.received != state.total:
+                raise ApiError(206 if body.offset else 200, body.url, f"received {state.received} bytes of a "
+                               f"{state.total}-byte file", "OK")
             if _is_cdf(dest):
-                problem = cdf_problem(head)
+                problem = cdf_problem(state.head)
                 if problem is not None:
                     raise InvalidFileError(body.url, f"{problem} (the server did not send a CDF file)")
-            os.replace(part, dest)
+            os.replace(state.part, dest)
+            state.part = None
+        except ApiError as err:
+            if not (state.resumable() and is_transient(err)):
+                state.discard(progress)
+            raise
         except BaseException:
-            progress.add_bytes(-received)
-            part.unlink(missing_ok=True)
+            state.discard(progress)
             raise
     log.info("downloaded %s", dest)
     return dest
@@ -208,7 +259,12 @@ def _fetch_once(client: Any, key: str, dest: Path, progress: _Progress, cancel: 
 def _fetch(client: Any, key: str, dest: Path, progress: _Progress, cancel: threading.Event) -> Path:
     from imap_explorer._http import retrying
 
-    return retrying(lambda: _fetch_once(client, key, dest, progress, cancel))
+    state = _Partial(dest)
+    try:
+        return retrying(lambda: _fetch_once(client, key, state, progress, cancel))
+    finally:  # attempts used up, or a failure that cannot be retried: leave nothing behind
+        if state.part is not None:
+            state.discard(progress)
 
 
 # --------------------------------------------------------------------------- public calls

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 import threading
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -17,6 +19,8 @@ from imap_explorer.config import resolve, set_options
 from imap_explorer.exceptions import ConfigurationError
 from imap_explorer.filenames import sdc_key
 from imap_explorer.query import to_frame
+from imap_explorer.server import LocalSDC
+from imap_explorer.server.sample import write_sample_archive
 from imap_explorer.transfer import cdf_problem, download, download_action, file_paths, upload
 
 KEY = "k3y-SECRET-abc123"
@@ -529,3 +533,146 @@ def test_download_redirect_loop_is_an_error(api):
     with pytest.raises(ie.DownloadError, match="more than 5 redirects"):
         download(NAME, progress=False)
     assert len(requests_of(api)) == _http.MAX_REDIRECTS + 1  # not retried
+
+
+# --------------------------------------------------------------------------- resuming a broken transfer
+# A download broken midway resumes from the byte where it stopped (Range + If-Range); the emulator's storage
+# answers byte ranges the way S3 does.
+RESUME_KEY = sdc_key(NAME)
+
+
+def etag_of(data: bytes) -> str:
+    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+
+
+def serve_breaking(api, storage, versions: list[bytes], *, cut: float = 0.5, ranges: bool = True,
+                   break_every: bool = False) -> None:
+    """Storage that sends ``versions[i]`` on request i (the last one afterwards), cutting the first answer
+    (or every answer) after ``cut`` of its body; with ``ranges``, it honours Range + If-Range as S3 does."""
+    location = presigned(storage, RESUME_KEY)
+    api.expect_request(f"/download/{RESUME_KEY}").respond_with_data(status=302, headers={"Location": location})
+    calls = []
+
+    def handler(request: Request) -> Response:
+        data = versions[min(len(calls), len(versions) - 1)]
+        first_call = not calls
+        calls.append(request)
+        headers = {"ETag": etag_of(data), "Content-Type": "binary/octet-stream"}
+        status, body, start = 200, data, 0
+        if ranges:
+            headers["Accept-Ranges"] = "bytes"
+            wanted = request.headers.get("Range", "")
+            if_range = request.headers.get("If-Range")
+            if wanted.startswith("bytes=") and (if_range is None or if_range == etag_of(data)):
+                start = int(wanted[len("bytes="):].rstrip("-"))
+                status, body = 206, data[start:]
+                headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
+        length = len(body)
+        if first_call or break_every:
+            body = body[: max(1, int(len(body) * cut))]
+        response = Response(body, status=status, headers=headers)
+        response.headers["Content-Length"] = str(length)
+        return response
+
+    storage.expect_request(f"/sds-data-123/{RESUME_KEY}").respond_with_handler(handler)
+
+
+def test_download_resumes_a_broken_transfer_from_where_it_stopped(api, storage, tmp_path):
+    data = cdf_bytes("resume", 3 * 2**20)
+    serve_breaking(api, storage, [data], cut=0.6)
+    (path,) = download(NAME, progress=False)
+    assert path.read_bytes() == data
+    first, second = requests_of(storage)
+    assert "Range" not in first.headers
+    # what arrived before the break was kept (in whole chunks), and only the rest was asked for
+    offset = int(second.headers["Range"].removeprefix("bytes=").removesuffix("-"))
+    assert 0 < offset <= int(len(data) * 0.6)
+    assert second.headers["If-Range"] == etag_of(data)
+    assert parts_left(tmp_path) == []
+
+
+def test_download_restarts_when_the_file_changed_between_attempts(api, storage, tmp_path):
+    old, new = cdf_bytes("version one", 3 * 2**20), cdf_bytes("version two", 2 * 2**20 + 5)
+    serve_breaking(api, storage, [old, new], cut=0.5)
+    (path,) = download(NAME, progress=False)
+    assert path.read_bytes() == new  # never half of one version and half of the other
+    assert requests_of(storage)[1].headers["If-Range"] == etag_of(old)
+    assert parts_left(tmp_path) == []
+
+
+def test_download_without_range_support_restarts_cleanly(api, storage, tmp_path):
+    data = cdf_bytes("no ranges", 3 * 2**20)
+    serve_breaking(api, storage, [data], ranges=False)
+    (path,) = download(NAME, progress=False)
+    assert path.read_bytes() == data
+    assert all("Range" not in r.headers for r in requests_of(storage))
+    assert parts_left(tmp_path) == []
+
+
+def test_download_keeps_resuming_then_gives_up_leaving_nothing(api, storage, tmp_path):
+    data = cdf_bytes("always broken", 8 * 2**20)
+    serve_breaking(api, storage, [data], cut=0.25, break_every=True)
+    with pytest.raises(ie.DownloadError, match="IncompleteRead") as info:
+        download(NAME, progress=False)
+    assert NAME in info.value.failures
+    offsets = [int(r.headers.get("Range", "bytes=0-")[6:].rstrip("-")) for r in requests_of(storage)]
+    assert len(offsets) == _http.RETRIES + 1
+    assert offsets == sorted(set(offsets))  # every attempt went further than the one before
+    assert offsets[0] == 0
+    assert not (tmp_path / "data" / RESUME_KEY).exists()
+    assert parts_left(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------------- the emulator
+@pytest.fixture(scope="module")
+def sdc(tmp_path_factory):
+    root = tmp_path_factory.mktemp("archive")
+    write_sample_archive(root)
+    with LocalSDC(root) as server:
+        yield server
+
+
+def storage_url(sdc: LocalSDC) -> tuple[str, bytes]:
+    key = next(p for p in sdc.root.rglob("*.cdf")).relative_to(sdc.root).as_posix()
+    resp = requests.get(f"{sdc.url}/download/{key}", allow_redirects=False, timeout=10)
+    assert resp.status_code == 302
+    return resp.headers["Location"], (sdc.root / key).read_bytes()
+
+
+def test_emulator_storage_answers_byte_ranges_like_s3(sdc):
+    url, data = storage_url(sdc)
+    size = len(data)
+    assert size > 20
+    whole = requests.get(url, timeout=10)
+    assert whole.status_code == 200
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    etag = whole.headers["ETag"]
+    half = size // 2
+    part = requests.get(url, headers={"Range": f"bytes={half}-"}, timeout=10)
+    assert part.status_code == 206
+    assert part.content == data[half:]
+    assert part.headers["Content-Range"] == f"bytes {half}-{size - 1}/{size}"
+    assert int(part.headers["Content-Length"]) == size - half
+    middle = requests.get(url, headers={"Range": "bytes=3-9", "If-Range": etag}, timeout=10)
+    assert (middle.status_code, middle.content) == (206, data[3:10])
+    suffix = requests.get(url, headers={"Range": "bytes=-7"}, timeout=10)
+    assert (suffix.status_code, suffix.content) == (206, data[-7:])
+    stale = requests.get(url, headers={"Range": f"bytes={half}-", "If-Range": '"0123456789abcdef"'}, timeout=10)
+    assert (stale.status_code, stale.content) == (200, data)  # changed since: the whole object
+    several = requests.get(url, headers={"Range": "bytes=0-1,5-6"}, timeout=10)
+    assert (several.status_code, several.content) == (200, data)  # S3 ignores multi-range requests
+    beyond = requests.get(url, headers={"Range": f"bytes={size}-"}, timeout=10)
+    assert beyond.status_code == 416
+    assert beyond.headers["Content-Range"] == f"bytes */{size}"
+    assert b"<Code>InvalidRange</Code>" in beyond.content
+    head = requests.head(url, headers={"Range": f"bytes={half}-"}, timeout=10)
+    assert head.status_code == 206
+    assert head.content == b""
+
+
+def test_download_from_the_emulator_still_byte_identical(sdc, tmp_path, monkeypatch):
+    monkeypatch.setenv("IMAP_DATA_ACCESS_URL", sdc.url)
+    url, data = storage_url(sdc)
+    key = url.split("/sds-data-000000000000/", 1)[1].split("?", 1)[0]
+    (path,) = download(key, data_dir=tmp_path, progress=False)
+    assert path.read_bytes() == data
