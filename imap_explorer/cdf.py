@@ -526,6 +526,15 @@ def _priority(f: _File) -> tuple:
     return (date, major, minor, f.index)
 
 
+def _start(f: _File) -> int:
+    """Sort key in time: the first record, or for a file without records the midnight of its date (else last)."""
+    if f.first:
+        return min(f.first.values())
+    if f.info is not None and f.info.start_date is not None:
+        return int(datetime64_to_tt2000(np.datetime64(f.info.start_date, "ns")))
+    return int(np.iinfo(np.int64).max)
+
+
 def _subtract(span: tuple[int, int], covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Half-open interval ``span`` minus the union of half-open ``covered`` intervals."""
     parts = [span]
@@ -841,7 +850,7 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
     # time order; among files starting together (versions of one day) the newest first: it wins the records,
     # so its global attributes and non-record-varying variables are the ones to keep
     opened.sort(key=_priority, reverse=True)
-    opened.sort(key=lambda f: min(f.first.values(), default=0))
+    opened.sort(key=_start)
     ref = opened[0]
     dims, coords = resolve_dims(ref.variables)
     chosen = _needed(ref, variables, drop)

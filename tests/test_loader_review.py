@@ -25,3 +25,22 @@ def test_load_non_record_varying_variable_without_a_record_reads_as_fill(tmp_pat
         assert ds.mode.dtype == np.int16
         assert int(ds.mode) == -32768
         assert ds.sizes["epoch"] == 2
+
+
+def test_load_file_without_records_keeps_its_place_in_time(tmp_path):
+    def day(date: str, times: list[str]):
+        data = np.arange(float(len(times))) if times else None
+        return write_cdf(tmp_path / f"imap_mag_l2_norm-gse_{date.replace('-', '')}_v001.cdf", [
+            epoch_var(tt(*times) if times else np.array([], np.int64)),
+            ({"Variable": "x", "Data_Type": 45}, {"DEPEND_0": "epoch", "VAR_TYPE": "data"}, data),
+        ], {"Logical_file_id": f"day {date}"})
+
+    full = day("2026-01-21", ["2026-01-21T00:00", "2026-01-21T00:01"])
+    empty_after = day("2026-01-22", [])  # an empty burst day after the data: it was sorted first, as 2000-01-01
+    for files in ([full, empty_after], [empty_after, full]):
+        ds = load(files)
+        assert ds.imap.files == [full, empty_after]
+        assert ds.attrs["Logical_file_id"] == "day 2026-01-21"
+        assert ds.x.values.tolist() == [0.0, 1.0]
+    empty_before = day("2026-01-20", [])
+    assert load([full, empty_before]).imap.files == [empty_before, full]
