@@ -33,6 +33,7 @@ from imap_explorer.filenames import (
     VALID_DATALEVELS,
     VALID_INSTRUMENTS,
     VALID_TABLES,
+    parse_filename,
 )
 
 __all__ = [
@@ -399,6 +400,40 @@ def _latest_per_series(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(best.values())
 
 
+def _spice_query_params(params: list[tuple[str, str]], latest: bool) -> list[tuple[str, str]]:
+    """The ``/spice-query`` parameters for the ``/query`` parameters of a spice query (§9.1, §11).
+
+    ``table`` is dropped, ``latest=true`` comes first and the ingestion dates take their ``/spice-query``
+    names, as the official client sends them. A version number is not sent: the SDC refuses ``version``
+    there, so it is matched here (see :func:`_spice_version`).
+    """
+    names = {"ingestion_start_date": "start_ingest_date", "ingestion_end_date": "end_ingest_date"}
+    out = [("latest", "true")] if latest else []
+    out.extend((names[k], v) for k, v in params if k in names)
+    return out
+
+
+def _spice_version(params: list[tuple[str, str]]) -> int | None:
+    """The kernel version asked for (``version="vNNN"``), matched client-side; None for any version."""
+    return next((int(v) for k, v in params if k == "version"), None)
+
+
+def _spice_record(record: dict[str, Any]) -> dict[str, Any]:
+    """Add the storage key ``file_path`` to a ``/spice-query`` record.
+
+    The record names the kernel by ``file_name`` (``<subdir>/<name>``) only; the storage key is what
+    :func:`~imap_explorer.download` needs.
+    """
+    if record.get("file_path") is not None or not isinstance(record.get("file_name"), str):
+        return record
+    name = record["file_name"].rsplit("/", 1)[-1]
+    try:
+        key: str | None = parse_filename(name).key
+    except ValueError:
+        key = f"imap/spice/{record['file_name']}" if "/" in record["file_name"] else None
+    return {"file_path": key, **record}
+
+
 # --------------------------------------------------------------------------- the public call
 def query(
     *,
@@ -425,7 +460,8 @@ def query(
     Parameters
     ----------
     table : {"science", "ancillary", "quicklook", "spice"}, default "science"
-        The SDC table.
+        The SDC table. SPICE kernels are asked of ``/spice-query`` (``/query?table=spice`` fails on the
+        SDC as soon as a kernel matches); their ``file_path`` is derived from ``file_name``.
     instrument : str, optional
         Instrument, e.g. ``"mag"``; one of :data:`~imap_explorer.filenames.VALID_INSTRUMENTS`.
     data_level : str, optional
@@ -494,18 +530,27 @@ def query(
 
     from imap_explorer._http import Client
 
+    route, wanted_version = "query", None
+    if table == "spice":  # /query?table=spice fails on the SDC as soon as a kernel matches (§5.7)
+        route = "spice-query"
+        requests_params, wanted_version = [_spice_query_params(params, latest_client_side)], _spice_version(params)
+        latest_client_side = False
     settings = config.resolve()
     seen: dict[str, dict[str, Any]] = {}
     with Client(settings) as client:
         for chunk in requests_params:
-            log.info("query %s", chunk)
-            answer = client.get_json("query", chunk)
+            log.info("%s %s", route, chunk)
+            answer = client.get_json(route, chunk)
             if not isinstance(answer, list) or not all(isinstance(r, dict) for r in answer):
-                raise ApiError(200, client.url_for("query"), f"expected a JSON list of records, got "
+                raise ApiError(200, client.url_for(route), f"expected a JSON list of records, got "
                                f"{json.dumps(answer)[:200]}", "OK")
             for record in answer:
+                if route == "spice-query":
+                    record = _spice_record(record)
                 seen.setdefault(str(record.get("file_path")), record)
     records = list(seen.values())
+    if wanted_version is not None:
+        records = [r for r in records if r.get("version") == wanted_version]
     if latest_client_side:
         records = _latest_per_series(records)
     frame = to_frame(records, table)

@@ -202,17 +202,36 @@ def test_query_ancillary_types_end_date_and_resolves_latest_client_side(sdc):
     assert pd.isna(frame.iloc[1]["end_date"])
 
 
-def test_query_spice_latest_keeps_the_newest_kernel_of_each_file_root(sdc):
-    def kernel(root: str, version: int) -> dict:
-        return {"file_path": f"imap/spice/ck/{root}_{version}.bc", "file_name": f"{root}_{version}.bc",
-                "file_root": root, "kernel_type": "attitude_history", "version": version,
-                "ingestion_date": "2026-01-02, 03:04:05", "released": True}
+def spice_kernel(root: str, version: int) -> dict:
+    """A ``/spice-query`` record (sdc-api.md §9.1): no ``file_path``, ``file_name`` is ``<subdir>/<name>``."""
+    return {"file_name": f"ck/{root}_2025_302_2025_303_{version:03d}.ah.bc", "file_root": root,
+            "kernel_type": "attitude_history", "version": version, "ingestion_date": "2026-01-02, 03:04:05"}
 
-    sdc.expect_request("/query").respond_with_json(
-        [kernel("imap_a", 9), kernel("imap_a", 10), kernel("imap_b", 2), kernel("imap_b", 1)])
-    frame = query(table="spice", version="latest")
-    assert query_strings(sdc) == ["table=spice"]
-    assert sorted(zip(frame["file_root"], frame["version"])) == [("imap_a", 10), ("imap_b", 2)]
+
+def test_query_spice_asks_spice_query_and_derives_file_path(sdc):
+    # /query?table=spice answers 500 on the SDC as soon as one kernel matches (§5.7): never ask it
+    sdc.expect_request("/spice-query").respond_with_json([spice_kernel("imap_a", 10), spice_kernel("imap_b", 2)])
+    frame = query(table="spice", version="latest", ingestion_start_date="20260101")
+    assert query_strings(sdc) == ["latest=true&start_ingest_date=20260101"]
+    assert frame["file_path"].tolist() == ["imap/spice/ck/imap_a_2025_302_2025_303_010.ah.bc",
+                                           "imap/spice/ck/imap_b_2025_302_2025_303_002.ah.bc"]
+    assert frame["ingestion_date"].tolist() == [pd.Timestamp("2026-01-02 03:04:05")] * 2
+    sdc.clear_log()
+    frame = query(table="spice", version="v002", ingestion_end_date="20260301")
+    assert query_strings(sdc) == ["end_ingest_date=20260301"]  # the SDC refuses `version` there: matched here
+    assert frame["file_root"].tolist() == ["imap_b"]
+
+
+def test_query_spice_against_localsdc_lists_kernels(tmp_path):
+    from imap_explorer.server import LocalSDC
+    from imap_explorer.server.sample import write_sample_archive
+
+    write_sample_archive(tmp_path / "archive")
+    with LocalSDC(tmp_path / "archive") as server, set_options(url=server.url):
+        frame = query(table="spice", version="latest")
+        assert frame["file_path"].tolist() == ["imap/spice/lsk/naif0012.tls"]
+        assert frame["kernel_type"].tolist() == ["leapseconds"]
+        assert ie.download(frame)[0].name == "naif0012.tls"
 
 
 def test_query_keeps_unknown_keys_and_refuses_unparseable_dates(sdc):
