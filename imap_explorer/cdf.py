@@ -370,8 +370,8 @@ def _finish(values: np.ndarray, var: _Var, rule: Rule) -> np.ndarray:
         out = values.astype(_out_dtype(var, rule))
         np.copyto(out, np.nan, where=values == _standard_int_fill(var.dtype))
         return out
-    if rule == "char":
-        return np.char.decode(values, "utf-8", "replace") if values.size else values.astype(_out_dtype(var, rule))
+    if rule == "char":  # (np.char.decode narrows to the longest value: keep the declared width, same in every chunk)
+        return np.char.decode(values, "utf-8", "replace").astype(_out_dtype(var, rule), copy=False)
     return values
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 
 from imap_explorer.cdf import load
 from tests.test_cdf import epoch_var, tt, write_cdf
@@ -44,3 +45,17 @@ def test_load_file_without_records_keeps_its_place_in_time(tmp_path):
         assert ds.x.values.tolist() == [0.0, 1.0]
     empty_before = day("2026-01-20", [])
     assert load([full, empty_before]).imap.files == [empty_before, full]
+
+
+def test_load_record_varying_strings_in_chunks_keep_their_full_width(tmp_path):
+    path = write_cdf(tmp_path / "imap_swe_l1b_sci_20260120_v001.cdf", [
+        epoch_var(tt("2026-01-20T00:00", "2026-01-20T00:01", "2026-01-20T00:02")),
+        ({"Variable": "mode", "Data_Type": 51, "Num_Elements": 4},
+         {"DEPEND_0": "epoch", "VAR_TYPE": "support_data"}, np.array(["a", "ccc", "dddd"])),
+    ])
+    assert load(path).mode.values.tolist() == ["a", "ccc", "dddd"]
+    for ds in (load(path, chunks=1), xr.open_dataset(path, engine="imap_cdf", chunks=1),
+               xr.open_dataset(path, engine="imap_cdf")):
+        assert ds.mode.dtype == np.dtype("U4")
+        assert ds.mode.values.tolist() == ["a", "ccc", "dddd"]  # dask joined 'a', 'c', 'd'
+        assert ds.mode.isel(epoch=slice(1, None)).values.tolist() == ["ccc", "dddd"]
