@@ -52,7 +52,7 @@ import warnings
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -615,8 +615,8 @@ class _RecordArray:
         for piece in self.pieces:
             lo, hi = max(start, offset), min(stop, offset + piece.n)
             if hi > lo:
-                _reader.read_records(piece.path, self.name, piece.start + lo - offset, piece.start + hi - offset,
-                                     out=raw[pos:pos + hi - lo])
+                _read_into(piece.path, self.var, piece.start + lo - offset, piece.start + hi - offset,
+                           raw[pos:pos + hi - lo])
                 pos += hi - lo
             offset += piece.n
         values = _finish(raw, self.var, self.rule)[::step]
@@ -744,7 +744,8 @@ def _check_same(var: _Var, other: _File, ref: _File) -> None:
     if got is None:
         raise InvalidFileError(other.path, f"has no variable {var.name!r}, which {ref.path.name} has; "
                                            "load files of one product together")
-    if got.data_type != var.data_type or got.shape != var.shape or got.dtype != var.dtype:
+    same_type = (got.is_char and var.is_char) or (got.data_type == var.data_type and got.dtype == var.dtype)
+    if not same_type or got.shape != var.shape:
         raise InvalidFileError(other.path, f"variable {var.name!r} is {got.dtype}{list(got.shape)} here but "
                                            f"{var.dtype}{list(var.shape)} in {ref.path.name}")
     if var.record_vary and got.record_vary:  # the records must line up with the same time axis in every file
@@ -857,6 +858,11 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
     for other in opened[1:]:
         for name in chosen:
             _check_same(ref.variables[name], other, ref)
+    for name in chosen:  # strings: the CDF_CHAR length is each file's longest value; keep the widest
+        var = ref.variables[name]
+        if var.is_char and var.record_vary and len(opened) > 1:
+            width = max(f.variables[name].dtype.itemsize for f in opened)
+            ref.variables[name] = replace(var, dtype=np.dtype(f"S{width}"))
 
     plans: dict[str, list[_Piece]] = {}
     for name in chosen:
@@ -919,10 +925,18 @@ def _read_eager(var: _Var, rule: Rule, pieces: Sequence[_Piece], executor: Threa
 
     pos = 0
     for piece in pieces:
-        _reader.read_records(piece.path, var.name, piece.start, piece.stop, out=raw[pos:pos + piece.n],
-                             executor=executor, transform=transform)
+        _read_into(piece.path, var, piece.start, piece.stop, raw[pos:pos + piece.n], executor=executor,
+                   transform=transform)
         pos += piece.n
     return raw if rule == "float" else _finish(raw, var, rule)
+
+
+def _read_into(path: str, var: _Var, start: int, stop: int, out: np.ndarray, **kwargs: Any) -> None:
+    """Read records ``[start, stop)`` into ``out``; strings may be narrower in this file than in ``out``."""
+    if var.is_char and _reader.read_layout(path).variables.get(var.name, var).dtype != out.dtype:
+        out[...] = _reader.read_records(path, var.name, start, stop)
+    else:
+        _reader.read_records(path, var.name, start, stop, out=out, **kwargs)
 
 
 def _read_nrv(path: Path, var: _Var, rule: Rule) -> np.ndarray:

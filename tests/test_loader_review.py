@@ -59,3 +59,18 @@ def test_load_record_varying_strings_in_chunks_keep_their_full_width(tmp_path):
         assert ds.mode.dtype == np.dtype("U4")
         assert ds.mode.values.tolist() == ["a", "ccc", "dddd"]  # dask joined 'a', 'c', 'd'
         assert ds.mode.isel(epoch=slice(1, None)).values.tolist() == ["ccc", "dddd"]
+
+
+def test_load_several_files_whose_strings_have_different_lengths(tmp_path):
+    paths = []
+    for day, words in (("2026-01-20", ["a", "bb"]), ("2026-01-21", ["ccc", "dddd"])):
+        paths.append(write_cdf(tmp_path / f"imap_swe_l1b_sci_{day.replace('-', '')}_v001.cdf", [
+            epoch_var(tt(f"{day}T00:00", f"{day}T00:01")),
+            ({"Variable": "mode", "Data_Type": 51, "Num_Elements": max(map(len, words))},  # as cdflib sizes it
+             {"DEPEND_0": "epoch", "VAR_TYPE": "support_data"}, np.array(words)),
+        ]))
+    for files in (paths, paths[::-1]):
+        for chunks in (None, 1, {}):
+            ds = load(files, chunks=chunks)  # was: "variable 'mode' is |S4[] here but |S2[]"
+            assert ds.mode.values.tolist() == ["a", "bb", "ccc", "dddd"]
+        assert load(files, time_range=("2026-01-20T00:01", "2026-01-21T00:01")).mode.values.tolist() == ["bb", "ccc"]
