@@ -61,31 +61,50 @@ _ANCILLARY_RE = re.compile(
     r"(?:_(?P<end_date>\d{8})|-repoint(?P<repointing>\d{5}))?_(?P<version>v\d{3})\."
     r"(?P<extension>cdf|csv|dat|json|zip|tsv|pgm|xlsx|txt|jpg|pdf|png)$"
 )
-_DOY = r"\d{4}_\d{3}"
-# (pattern, kernel_type, sub-directory); case-insensitive except the SDC metakernel.
-_SPICE_PATTERNS: list[tuple[re.Pattern[str], str, str]] = [
-    (re.compile(rf"^imap_(?P<d1>{_DOY})_(?P<d2>{_DOY})_\d{{3}}\.ah\.bc$", re.I), "attitude_history", "ck"),
-    (re.compile(rf"^imap_(?P<d1>{_DOY})_(?P<d2>{_DOY})_\d{{3}}\.ap\.bc$", re.I), "attitude_predict", "ck"),
-    (re.compile(rf"^imap_dps_(?P<d1>{_DOY})_(?P<d2>{_DOY})_\d{{2,3}}\.ah\.bc$", re.I), "pointing_attitude", "ck"),
-    (re.compile(rf"^imap_lopivot-repoint\d{{5}}_(?P<d1>{_DOY})_(?P<d2>{_DOY})_\d{{3}}\.bc$", re.I),
-     "lo_pivot_attitude", "ck"),
-    (re.compile(r"^imap_(recon|pred|90days|nom|long|launch)(_od\d{3})?_\d{8}_\d{8}_v\d{2}\.bsp$", re.I),
-     "ephemeris", "spk"),
-    (re.compile(r"^de\d{3}s?\.bsp$", re.I), "planetary_ephemeris", "spk"),
-    (re.compile(r"^L1_de\d{3}\.bsp$", re.I), "lagrange_point", "spk"),
-    (re.compile(r"^pck\d{5}\.tpc$", re.I), "planetary_constants", "pck"),
-    (re.compile(r"^earth_\d{6}_\d{6}_\d{6}\.bpc$", re.I), "earth_attitude", "pck"),
-    (re.compile(r"^naif\d{4}\.tls$", re.I), "leapseconds", "lsk"),
-    (re.compile(r"^imap_sclk_\d{4}\.tsc$", re.I), "spacecraft_clock", "sclk"),
-    (re.compile(r"^imap_\d{3}\.tf$", re.I), "imap_frames", "fk"),
-    (re.compile(r"^imap_science_\d{3}\.tf$", re.I), "science_frames", "fk"),
-    (re.compile(r"^imap_sdc_metakernel_\d{4}_v\d{3}\.tm$"), "metakernel", "mk"),
-    (re.compile(r"^imap_\d{4}_\d{3}_[a-z]\d{2}\.spice\.mk$", re.I), "metakernel", "mk"),
-    (re.compile(r"^imap_\d{4}_\d{3}_[a-z]\d{2}\.mk$", re.I), "metakernel", "mk"),
-    (re.compile(rf"^imap_(?P<d1>{_DOY})_(?P<d2>{_DOY})_\d{{2}}\.spin(\.csv)?$", re.I), "spin", "spin"),
-    (re.compile(rf"^imap_(?P<d1>{_DOY})_\d{{2}}\.repoint(\.csv)?$", re.I), "repoint", "repoint"),
-    (re.compile(rf"^imap_(?P<d1>{_DOY})_(?P<d2>{_DOY})_hist_\d{{2}}\.sff$", re.I), "thruster", "activities"),
+# The 13 SPICE patterns of imap-data-access 1.3.0 (file_validation.SPICEFilePath), which the SDC uses, in its
+# order and with its flags (sdc-api.md §8.4). Like the SDC they are applied with ``re.match``; the first one
+# that matches decides: its ``type`` group must then be a known type (case-sensitive) and its dates real.
+_SPICE_PATTERNS: list[re.Pattern[str]] = [
+    re.compile(p, f) for p, f in (
+        (r"(imap)_(?P<start_year_doy>[\d]{4}_[\d]{3})_(?P<end_year_doy>[\d]{4}_[\d]{3})_(?P<version>[\d]+)\."
+         r"(?P<type>ah.bc|ap.bc|spin.csv|spin)", re.I),
+        (r"(?P<type>imap_dps)_(?P<start_year_doy>\d{4}_\d{3})_(?P<end_year_doy>[\d]{4}_[\d]{3})_(?P<version>\d+)\."
+         r"(?P<extension>ah\.bc)", re.I),
+        (r"(?P<type>imap_lopivot)-repoint(?P<repointing>\d{5})_(?P<start_year_doy>\d{4}_\d{3})_"
+         r"(?P<end_year_doy>\d{4}_\d{3})_(?P<version>\d+)\.(?P<extension>bc)\Z", re.I),
+        (r"(imap)_(?P<end_year_doy>[\d]{4}_[\d]{3})_(?P<version>[\d]+)\.(?P<type>repoint.csv|repoint)", re.I),
+        (r"(imap)_(?P<type>[a-zA-Z0-9\-]+)_(?:od\d{3}_)?(?P<start_date>[\d]{8})_(?P<end_date>[\d]{8})"
+         r"(?:|_v(?P<version>[\d]*))\.(?P<extension>bsp)", re.I),
+        (r"(?P<type>L1_de|[a-zA-Z\-_]+)(?P<version>[\d]+)\.(?P<extension>tls|tpc|bsp|tsc)", re.I),
+        (r"(imap)_(?P<version>[\d]+)\.(?P<type>tf)", re.I),
+        (r"(imap)_(?P<start_year_doy>[\d]{4}_[\d]{3})_(?P<end_year_doy>[\d]{4}_[\d]{3})_([a-zA-Z0-9\-_]+)_"
+         r"(?P<version>[\d]{2})\.(?P<type>sff)", re.I),
+        (r"(imap)_sdc_metakernel_(?P<start_year>[\d]{4})_v(?P<version>[\d]{3})\.(?P<type>tm)", 0),
+        (r"imap_(?P<start_year_doy>\d{4}_\d{3})_a(?P<version>\d{2})\.spice\.(?P<type>mk)", re.I),
+        (r"IMAP_(?P<start_year_doy>\d{4}_\d{3})_e(?P<version>\d{2})\.(?P<type>mk)", re.I),
+        (r"(?P<type>imap_science)_(?P<version>[\d]+)\.tf", re.I),
+        (r"earth_(?P<start_date>\d{6})_(?P<end_date>\d{6})_(?P<prediction_start_date>\d{6})\.(?P<type>bpc)", re.I),
+    )
 ]
+#: SPICE ``type`` group -> kernel type (the SDC's ``kernel_type``, the ``type`` of ``/spice-query``).
+_SPICE_TYPES = {
+    "ah.bc": "attitude_history", "ap.bc": "attitude_predict", "spin.csv": "spin", "spin": "spin",
+    "repoint.csv": "repoint", "repoint": "repoint", "recon": "ephemeris_reconstructed", "nom": "ephemeris_nominal",
+    "pred": "ephemeris_predicted", "90days": "ephemeris_90days", "long": "ephemeris_long",
+    "launch": "ephemeris_launch", "de": "planetary_ephemeris", "pck": "planetary_constants", "naif": "leapseconds",
+    "imap_dps": "pointing_attitude", "imap_lopivot": "lo_pivot_attitude", "imap_sclk_": "spacecraft_clock",
+    "tf": "imap_frames", "imap_science": "science_frames", "mk": "metakernel", "tm": "metakernel",
+    "sff": "thruster", "L1_de": "lagrange_point", "bpc": "earth_attitude",
+}
+#: Kernel type -> sub-directory below ``imap/spice``.
+_SPICE_DIRS = {
+    "attitude_history": "ck", "pointing_attitude": "ck", "attitude_predict": "ck", "lo_pivot_attitude": "ck",
+    "spin": "spin", "repoint": "repoint", "ephemeris_reconstructed": "spk", "ephemeris_nominal": "spk",
+    "ephemeris_predicted": "spk", "ephemeris_90days": "spk", "ephemeris_long": "spk", "ephemeris_launch": "spk",
+    "planetary_ephemeris": "spk", "planetary_constants": "pck", "leapseconds": "lsk", "spacecraft_clock": "sclk",
+    "imap_frames": "fk", "science_frames": "fk", "metakernel": "mk", "thruster": "activities",
+    "lagrange_point": "spk", "earth_attitude": "pck",
+}
 
 
 @dataclass(frozen=True)
@@ -123,14 +142,6 @@ def _date(text: str) -> dt.date | None:
         return dt.datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
         return None
-
-
-def _doy(text: str) -> bool:
-    try:
-        dt.datetime.strptime(text, "%Y_%j")
-    except ValueError:
-        return False
-    return True
 
 
 def _science_like(name: str, kind: FileKind, extensions: frozenset[str]) -> FileInfo | None:
@@ -174,15 +185,34 @@ def _ancillary_like(name: str, kind: FileKind, extensions: frozenset[str]) -> Fi
     )
 
 
+def _spice_dates_valid(groups: dict[str, str | None]) -> bool:
+    """Whether the dates a SPICE pattern captured exist (the SDC's checks, sdc-api.md §8.4)."""
+    formats = {"start_year_doy": "%Y_%j", "end_year_doy": "%Y_%j", "prediction_start_date": "%y%m%d",
+               "start_year": "%Y"}
+    for name, value in groups.items():
+        if value is None:
+            continue
+        fmt = ("%Y%m%d" if len(value) == 8 else "%y%m%d") if name in ("start_date", "end_date") else formats.get(name)
+        if fmt is None:
+            continue
+        try:
+            dt.datetime.strptime(value, fmt)
+        except ValueError:
+            return False
+    return True
+
+
 def _spice(name: str) -> FileInfo | None:
-    for pattern, kernel_type, subdir in _SPICE_PATTERNS:
+    for pattern in _SPICE_PATTERNS:
         m = pattern.match(name)
         if m is None:
             continue
-        if any(not _doy(v) for k, v in m.groupdict().items() if k in ("d1", "d2") and v):
+        groups = m.groupdict()
+        kernel_type = _SPICE_TYPES.get(groups["type"])  # the first match decides, even if it then fails
+        if kernel_type is None or not _spice_dates_valid(groups):
             return None
-        return FileInfo(filename=name, kind="spice", kernel_type=kernel_type, subdir=subdir,
-                        extension=name.rsplit(".", 1)[-1].lower())
+        return FileInfo(filename=name, kind="spice", kernel_type=kernel_type, subdir=_SPICE_DIRS[kernel_type],
+                        extension=PurePosixPath(name).suffix[1:])
     return None
 
 

@@ -70,7 +70,7 @@ def test_filenames_sdc_key_matches_the_reference(name, key):
         ("imap_mag_l1b_norm-mago_20251107_v001.0001.json", "dependency"),
         ("imap_mag_data-release-1_20250101_20251231_v001.txt", "release"),
         ("naif0012.tls", "spice"),
-        ("NAIF0012.TLS", "spice"),  # SPICE names are case-insensitive
+        ("IMAP_2025_005_e01.mk", "spice"),  # the SPICE patterns are case-insensitive ...
     ],
 )
 def test_filenames_classification_order(name, kind):
@@ -176,3 +176,60 @@ def test_filenames_local_path_stays_inside_the_archive(tmp_path):
     assert local_path(str(tmp_path), Path(sdc_key(name))) == path
     with pytest.raises(ValueError, match="Refusing"):
         local_path(tmp_path, "../" + name)
+
+
+# SPICE names the SDC accepts or refuses (it validates with imap-data-access 1.3.0's 13 patterns, §8.4)
+SPICE_NAMES = [
+    ("imap_2025_302_2025_303_01.ah.bc", "attitude_history", "ck"),  # any number of version digits
+    ("imap_2025_302_2025_303_1.ap.bc", "attitude_predict", "ck"),
+    ("imap_dps_2025_121_2025_202_7.ah.bc", "pointing_attitude", "ck"),
+    ("imap_lopivot-repoint00125_2026_013_2026_014_01.bc", "lo_pivot_attitude", "ck"),
+    ("imap_recon_20250925_20260420_v01.bsp", "ephemeris_reconstructed", "spk"),  # one type per source
+    ("imap_pred_od004_20251002_20251113_v01.bsp", "ephemeris_predicted", "spk"),
+    ("imap_90days_20251002_20251113.bsp", "ephemeris_90days", "spk"),  # the version is optional
+    ("imap_nom_20251002_20251113_v1.bsp", "ephemeris_nominal", "spk"),
+    ("naif12.tls", "leapseconds", "lsk"),
+    ("imap_sclk_162.tsc", "spacecraft_clock", "sclk"),
+    ("imap_1.tf", "imap_frames", "fk"),
+    ("imap_science_1.tf", "science_frames", "fk"),
+    ("imap_2025_122_2025_122_001.spin.csv", "spin", "spin"),
+    ("imap_2025_230_1.repoint", "repoint", "repoint"),
+    ("imap_2026_267_2026_267_burn-a_02.sff", "thruster", "activities"),  # any activity word
+]
+SPICE_REFUSED = [
+    "NAIF0012.TLS",  # ... but the kernel type they capture is looked up case-sensitively
+    "IMAP_2025_302_2025_303_001.AH.BC",
+    "imap_2025_005_b01.spice.mk",  # MOC metakernels are a<NN>.spice.mk or e<NN>.mk
+    "de440s.bsp",
+    "earth_000101_251340_250817.bpc",  # no 40th day of December
+    "imap_foo_20251002_20251113_v01.bsp",  # no such ephemeris source
+]
+
+
+@pytest.mark.parametrize(("name", "kernel_type", "subdir"), SPICE_NAMES)
+def test_filenames_spice_names_the_sdc_accepts(name, kernel_type, subdir):
+    info = parse_filename(name)
+    assert (info.kind, info.kernel_type, info.key) == ("spice", kernel_type, f"imap/spice/{subdir}/{name}")
+
+
+@pytest.mark.parametrize("name", SPICE_REFUSED)
+def test_filenames_spice_names_the_sdc_refuses(name):
+    with pytest.raises(ValueError, match="is not an IMAP file name"):
+        parse_filename(name)
+
+
+@pytest.mark.parametrize("name", [n for n, _, _ in SPICE_NAMES] + SPICE_REFUSED + [k[0] for k in KEYS])
+def test_filenames_classify_like_the_official_client(name, monkeypatch):
+    import imap_data_access
+    from imap_data_access.file_validation import generate_imap_file_path
+
+    monkeypatch.setitem(imap_data_access.config, "DATA_DIR", Path())
+    try:
+        official = generate_imap_file_path(name).construct_path().as_posix()
+    except ValueError:
+        official = None
+    try:
+        ours = sdc_key(name)
+    except ValueError:
+        ours = None
+    assert ours == official

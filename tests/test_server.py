@@ -758,3 +758,16 @@ def test_localsdc_busy_port_error_names_the_option(tmp_path, sdc):
             pass  # pragma: no cover - never reached
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):  # a failed start leaves no index open
         busy.index.count()
+
+
+def test_spice_query_type_is_the_official_kernel_type(tmp_path):
+    # the official client sends type=ephemeris_predicted (sdc-api.md §11): ephemerides are typed per source
+    root = tmp_path / "archive"
+    write_sample_archive(root, ("imap_pred_od004_20251002_20251113_v01.bsp", "imap_recon_20250925_20260420_v01.bsp",
+                                "imap_2025_230_1.repoint.csv"))
+    with LocalSDC(root) as server:
+        records = get(server, "/spice-query?type=ephemeris_predicted&latest=true").json()
+        assert [(r["file_name"], r["kernel_type"]) for r in records] == [
+            ("spk/imap_pred_od004_20251002_20251113_v01.bsp", "ephemeris_predicted")]
+        assert [r["file_name"] for r in get(server, "/spice-query?type=repoint").json()] == [
+            "repoint/imap_2025_230_1.repoint.csv"]
