@@ -391,10 +391,18 @@ def _latest_per_series(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return (0, version, 0, "")
         return (0, 0, 0, str(version or ""))
 
+    def repointing(item: dict[str, Any]) -> int | None:
+        if "repointing" in item:
+            return item["repointing"]
+        try:  # ancillary records carry no repointing key: the file name has it (…_20250101-repoint00010_v001.csv)
+            return parse_filename(str(item.get("file_path"))).repointing
+        except ValueError:
+            return None
+
     best: dict[tuple, dict[str, Any]] = {}
     for item in records:
         key = (item.get("instrument"), item.get("descriptor"), item.get("data_level"), item.get("start_date"),
-               item.get("repointing"), item.get("file_root"))
+               repointing(item), item.get("file_root"))
         if key not in best or rank(item) > rank(best[key]):
             best[key] = item
     return list(best.values())

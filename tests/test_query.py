@@ -202,6 +202,20 @@ def test_query_ancillary_types_end_date_and_resolves_latest_client_side(sdc):
     assert pd.isna(frame.iloc[1]["end_date"])
 
 
+def test_query_ancillary_latest_keeps_each_repointing(sdc):
+    # an ancillary record has no repointing key; files of different repointings are different series
+    def anc(repoint: int, version: int) -> dict:
+        name = f"imap_hi_esa-energies_20250101-repoint{repoint:05d}_v{version:03d}.csv"
+        return {"file_path": f"imap/ancillary/hi/{name}", "instrument": "hi", "descriptor": "esa-energies",
+                "start_date": "20250101", "end_date": None, "version": f"v{version:03d}", "extension": "csv",
+                "ingestion_date": "20250102 03:04:05", "released": True}
+
+    sdc.expect_request("/query").respond_with_json([anc(10, 1), anc(10, 2), anc(11, 1)])
+    frame = query(table="ancillary", instrument="hi", version="latest")
+    assert [p.rsplit("/", 1)[-1] for p in frame["file_path"]] == [
+        "imap_hi_esa-energies_20250101-repoint00010_v002.csv", "imap_hi_esa-energies_20250101-repoint00011_v001.csv"]
+
+
 def spice_kernel(root: str, version: int) -> dict:
     """A ``/spice-query`` record (sdc-api.md §9.1): no ``file_path``, ``file_name`` is ``<subdir>/<name>``."""
     return {"file_name": f"ck/{root}_2025_302_2025_303_{version:03d}.ah.bc", "file_root": root,
