@@ -5,7 +5,9 @@ The rules (``reference/products.md`` §6) in one place:
 **Time.**
 Every ``CDF_TIME_TT2000`` variable becomes ``datetime64[ns]`` (UTC, naive), exact through leap seconds
 (:func:`imap_explorer._time.tt2000_to_datetime64`); the TT2000 fill value becomes ``NaT``. Its attributes
-(``UNITS ns``, ``FILLVAL``, ``VALIDMIN``... as raw TT2000 integers) are kept untouched.
+(``UNITS ns``, ``FILLVAL``, ``VALIDMIN``... as raw TT2000 integers) are kept untouched. ``CDF_EPOCH`` and
+``CDF_EPOCH16`` variables (older files) become ``datetime64[ns]`` too (they count no leap seconds); their fill
+and pad values become ``NaT``.
 
 **Fill.**
 Float variables: a value equal to ``FILLVAL`` (compared in the variable's dtype) or ``<= -1e30`` becomes NaN
@@ -76,7 +78,7 @@ FILL_THRESHOLD = -1e30
 LIST_ATTRS = frozenset({"Parents"})
 #: Target size of one dask chunk when ``chunks={}`` or ``"auto"``.
 CHUNK_BYTES = 128 * 2**20
-_TIME_TYPES = frozenset({_reader.TT2000})
+_TIME_TYPES = frozenset({_reader.TT2000, _reader.EPOCH, _reader.EPOCH16})
 _MASK_BLOCK = 1 << 22  # elements masked per step: bounds the temporary boolean array to 4 MB
 _NAT = np.iinfo(np.int64).min
 
@@ -124,8 +126,13 @@ def _attr_value(value: Any, data_type: int) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace").rstrip("\x00")
     values = list(value) if isinstance(value, (list, tuple)) else [value]
-    if data_type in _TIME_TYPES:
+    if data_type == _reader.TT2000:
         arr = np.array([v.nseconds if hasattr(v, "nseconds") else v for v in values], dtype=np.int64)
+    elif data_type == _reader.EPOCH:  # raw numbers, as cdflib reads them (pycdfpp gives epoch objects)
+        arr = np.array([v.mseconds if hasattr(v, "mseconds") else v for v in values], dtype=np.float64)
+    elif data_type == _reader.EPOCH16:
+        arr = np.array([complex(v.seconds, v.picoseconds) if hasattr(v, "seconds") else v for v in values],
+                       dtype=np.complex128)
     elif data_type in _reader.CHAR_TYPES:
         return "".join(str(v) for v in values)
     else:
@@ -342,8 +349,44 @@ def _mask_float(values: np.ndarray, fillval: Any) -> np.ndarray:
     return values
 
 
-def _to_datetime(raw: np.ndarray) -> np.ndarray:
-    """TT2000 int64 -> datetime64[ns] in place: one offset when no leap second is crossed, else block by block."""
+#: CDF_EPOCH (ms) and CDF_EPOCH16 (s) of 1970-01-01T00:00:00, counted from 0000-01-01.
+_EPOCH_1970_MS = 62167219200000
+_EPOCH16_1970_S = 62167219200
+
+
+def _epoch_to_datetime(raw: np.ndarray, data_type: int) -> np.ndarray:
+    """CDF_EPOCH (float ms) or CDF_EPOCH16 (complex: s + i ps) since year 0 -> datetime64[ns] (no leap seconds).
+
+    Fill (-1e31), pad (0) and anything outside the datetime64[ns] range become NaT.
+    """
+    if data_type == _reader.EPOCH16:
+        whole, frac = raw.real, raw.imag / 1e3  # s, ns
+        offset, scale = _EPOCH16_1970_S, 1_000_000_000
+    else:
+        whole = np.floor(raw)
+        frac = (raw - whole) * 1e6  # ms fraction in ns
+        offset, scale = _EPOCH_1970_MS, 1_000_000
+    with np.errstate(invalid="ignore", over="ignore"):
+        units = whole - offset
+        valid = np.isfinite(units) & np.isfinite(frac) & (whole > 0) & (np.abs(units) < 9.2e18 / scale / 1.01)
+        ns = np.where(valid, units, 0).astype(np.int64) * scale + np.round(np.where(valid, frac, 0)).astype(np.int64)
+    return np.where(valid, ns, _NAT).view("datetime64[ns]")
+
+
+def _tt2000_of(raw: np.ndarray, data_type: int) -> np.ndarray:
+    """The times of a time variable as TT2000 int64 (the scale used to plan record ranges); fill stays fill."""
+    if data_type == _reader.TT2000:
+        return raw.reshape(-1).view(np.int64)
+    return datetime64_to_tt2000(_epoch_to_datetime(raw.reshape(-1), data_type))
+
+
+def _to_datetime(raw: np.ndarray, data_type: int = _reader.TT2000) -> np.ndarray:
+    """TT2000 int64 -> datetime64[ns] in place: one offset when no leap second is crossed, else block by block.
+
+    CDF_EPOCH and CDF_EPOCH16 values give a new array.
+    """
+    if data_type != _reader.TT2000:
+        return _epoch_to_datetime(raw, data_type)
     flat = raw.reshape(-1).view(np.int64)
     if flat.size:
         lo, hi = int(flat.min()), int(flat.max())  # the TT2000 fill is int64 min, so it shows up as lo
@@ -361,7 +404,7 @@ def _to_datetime(raw: np.ndarray) -> np.ndarray:
 def _finish(values: np.ndarray, var: _Var, rule: Rule) -> np.ndarray:
     """Raw values -> loaded values (the array is modified in place when the dtype does not change)."""
     if rule == "time":
-        return _to_datetime(values)
+        return _to_datetime(values, var.data_type)
     if rule == "float":
         if not values.flags.writeable:
             values = values.copy()
@@ -490,8 +533,8 @@ class _Piece:
 class _EpochProbe:
     """Random access to one record of a file's time variable, reading one block at a time."""
 
-    def __init__(self, path: Path, name: str, n: int) -> None:
-        self.path, self.name, self.n = path, name, n
+    def __init__(self, path: Path, name: str, n: int, data_type: int = _reader.TT2000) -> None:
+        self.path, self.name, self.n, self.data_type = path, name, n, data_type
         self._cache: dict[int, int] = {}
         self._all: np.ndarray | None = None
 
@@ -503,10 +546,10 @@ class _EpochProbe:
             if self._all is None:
                 lay = _reader.read_layout(self.path).variables.get(self.name)
                 if lay is None or not lay.fast:  # the fallback reader reads the whole variable on every call
-                    self._all = _reader.read_records(self.path, self.name).reshape(-1).view(np.int64)
+                    self._all = _tt2000_of(_reader.read_records(self.path, self.name), self.data_type)
             if self._all is not None:
                 return int(self._all[i])
-            self._cache[i] = int(_reader.read_records(self.path, self.name, i, i + 1).reshape(-1).view(np.int64)[0])
+            self._cache[i] = int(_tt2000_of(_reader.read_records(self.path, self.name, i, i + 1), self.data_type)[0])
         return self._cache[i]
 
     def bisect(self, t: int) -> int:
@@ -569,7 +612,7 @@ def _plan(files: list[_File], time_var: str | None, count_var: str,
         first, last = f.first[time_var], f.last[time_var]
         span = (max(first, lo_b), min(last + 1, hi_b))
         keep = _subtract(span, covered) if span[1] > span[0] else []
-        probe = _EpochProbe(f.path, time_var, var.n_records)
+        probe = _EpochProbe(f.path, time_var, var.n_records, var.data_type)
         for lo, hi in keep:
             a = 0 if lo <= first else probe.bisect(lo)
             b = var.n_records if hi > last else probe.bisect(hi)
@@ -842,10 +885,10 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
         for tv in time_vars:
             var = f.variables.get(tv)
             if var is not None and _is_time(var) and var.n_records:
-                probe = _EpochProbe(f.path, tv, var.n_records)
+                probe = _EpochProbe(f.path, tv, var.n_records, var.data_type)
                 f.first[tv], f.last[tv] = probe[0], probe[var.n_records - 1]
                 if TT2000_FILL in (f.first[tv], f.last[tv]):  # fill at an end: take the valid extremes
-                    times = _reader.read_records(f.path, tv).reshape(-1).view(np.int64)
+                    times = _tt2000_of(_reader.read_records(f.path, tv), var.data_type)
                     valid = times[times != TT2000_FILL]
                     f.first[tv], f.last[tv] = (int(valid.min()), int(valid.max())) if valid.size else (0, -1)
     # time order; among files starting together (versions of one day) the newest first: it wins the records,
@@ -1089,7 +1132,7 @@ def _last_time(path: Path) -> int | None:
     for name in {d[0] for n, d in dims.items() if f.variables[n].record_vary}:
         var = f.variables.get(name)
         if var is not None and _is_time(var) and var.n_records:
-            t = _EpochProbe(path, name, var.n_records)[var.n_records - 1]
+            t = _EpochProbe(path, name, var.n_records, var.data_type)[var.n_records - 1]
             if t != TT2000_FILL:
                 last = t if last is None else max(last, t)
     return last

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import warnings
+from pathlib import Path
+
+import cdflib
 import numpy as np
+import pytest
 import xarray as xr
 
 from imap_explorer.cdf import load
@@ -74,3 +80,51 @@ def test_load_several_files_whose_strings_have_different_lengths(tmp_path):
             ds = load(files, chunks=chunks)  # was: "variable 'mode' is |S4[] here but |S2[]"
             assert ds.mode.values.tolist() == ["a", "bb", "ccc", "dddd"]
         assert load(files, time_range=("2026-01-20T00:01", "2026-01-21T00:01")).mode.values.tolist() == ["bb", "ccc"]
+
+
+def write_old_epoch_cdf(path: Path, times: list[str], data_type: str, *, fill_last: bool = False) -> Path:
+    """A CDF whose epoch is CDF_EPOCH or CDF_EPOCH16 (older missions' files), written with pycdfpp."""
+    pycdfpp = pytest.importorskip("pycdfpp")
+    cdf = pycdfpp.CDF()
+    cdf.add_attribute("Logical_source", ["imap_mag_l2_norm-gse"])
+    kind = getattr(pycdfpp.DataType, data_type)
+    stamps = np.array(times, dtype="datetime64[us]").astype(dt.datetime).tolist()
+    values = pycdfpp.to_epoch(stamps) if data_type == "CDF_EPOCH" else pycdfpp.to_epoch16(stamps)  # structured
+    fill = pycdfpp.epoch(-1e31) if data_type == "CDF_EPOCH" else pycdfpp.epoch16(-1e31, -1e31)
+    if fill_last:
+        values[-1] = (-1e31,) * len(values.dtype.names)
+    cdf.add_variable("epoch", values=values, data_type=kind)
+    cdf["epoch"].add_attribute("FILLVAL", [fill])
+    cdf["epoch"].add_attribute("VAR_TYPE", "support_data")
+    cdf.add_variable("x", values=np.arange(float(len(times))), data_type=pycdfpp.DataType.CDF_DOUBLE)
+    cdf["x"].add_attribute("DEPEND_0", "epoch")
+    cdf["x"].add_attribute("VAR_TYPE", "data")
+    pycdfpp.save(cdf, str(path))
+    return path
+
+
+@pytest.mark.parametrize("data_type", ["CDF_EPOCH", "CDF_EPOCH16"])
+def test_load_cdf_epoch_and_epoch16_times(tmp_path, data_type):
+    day1 = write_old_epoch_cdf(tmp_path / "imap_mag_l2_norm-gse_20260120_v001.cdf",
+                               ["2026-01-20T23:59:58", "2026-01-20T23:59:59.123", "2026-01-21T00:00:00.5"],
+                               data_type)
+    day2 = write_old_epoch_cdf(tmp_path / "imap_mag_l2_norm-gse_20260121_v001.cdf",
+                               ["2026-01-21T00:00:00.5", "2026-01-21T00:00:01", "2026-01-21T00:00:02"], data_type,
+                               fill_last=True)
+    raw = cdflib.CDF(str(day2))
+    with pytest.warns(UserWarning, match="not increasing"):  # the fill record at the end
+        ds = load(day2)  # was: the raw float ms / complex values, and time_range silently ignored
+    assert ds.epoch.dtype == np.dtype("datetime64[ns]")
+    np.testing.assert_array_equal(ds.epoch.values, cdflib.cdfepoch.to_datetime(raw.varget("epoch")))
+    assert np.isnat(ds.epoch.values[-1])
+    np.testing.assert_array_equal(ds.epoch.attrs["FILLVAL"], raw.varattsget("epoch")["FILLVAL"])  # raw, as cdflib
+    assert str(load(day1).epoch.values[1]) == "2026-01-20T23:59:59.123000000"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the fill at the end of day 2 is "not increasing"
+        both = load([day2, day1])
+        assert both.x.values.tolist() == [0.0, 1.0, 0.0, 1.0, 2.0]  # the shared record from the newer day
+        for chunks in (None, 1):
+            sub = load([day1, day2], time_range=("2026-01-20T23:59:59.123", "2026-01-21T00:00:01"), chunks=chunks)
+            assert sub.epoch.values.astype(str).tolist() == ["2026-01-20T23:59:59.123000000",
+                                                             "2026-01-21T00:00:00.500000000"]
+            assert sub.x.values.tolist() == [1.0, 0.0]
