@@ -32,7 +32,8 @@ class ImapCdfBackendEntrypoint(BackendEntrypoint):
     description = "Open IMAP (ISTP) CDF files: exact UTC epoch, fill as NaN, DEPEND/LABL_PTR dimensions"
     url = "https://github.com/imap-explorer/imap-explorer"
     open_dataset_parameters: ClassVar[tuple[str, ...]] = (
-        "filename_or_obj", "drop_variables", "variables", "time_range", "on_error",
+        "filename_or_obj", "drop_variables", "variables", "time_range", "on_error", "mask_and_scale", "decode_times",
+        "decode_timedelta", "use_cftime", "concat_characters", "decode_coords",
     )
 
     def open_dataset(  # type: ignore[override]
@@ -43,6 +44,12 @@ class ImapCdfBackendEntrypoint(BackendEntrypoint):
         variables: str | Iterable[str] | None = None,
         time_range: Any = None,
         on_error: str = "raise",
+        mask_and_scale: bool = True,
+        decode_times: bool = True,
+        decode_timedelta: Any = None,
+        use_cftime: Any = None,
+        concat_characters: Any = None,
+        decode_coords: Any = None,
     ) -> xr.Dataset:
         """Open one CDF file (or a list of files) as a lazily indexed Dataset.
 
@@ -58,6 +65,13 @@ class ImapCdfBackendEntrypoint(BackendEntrypoint):
             Keep only ``start <= epoch < end``.
         on_error : {"raise", "skip"}, default "raise"
             As in :func:`imap_explorer.load`.
+        mask_and_scale : bool, default True
+            False keeps fill values as stored: no NaN, integer data keep their type (``decode_cf=False`` too).
+        decode_times : bool, default True
+            False keeps times as stored (TT2000 nanoseconds as int64).
+        decode_timedelta, use_cftime, concat_characters, decode_coords
+            Accepted for xarray's sake and ignored: there are no CF timedeltas or coordinates attributes in ISTP
+            files, times are always ``datetime64[ns]`` and strings are always decoded.
 
         Returns
         -------
@@ -70,7 +84,8 @@ class ImapCdfBackendEntrypoint(BackendEntrypoint):
                    "Save the data to a file first.")
             raise TypeError(msg)
         return _load(filename_or_obj, variables=variables, time_range=time_range, chunks=None, on_error=on_error,
-                     drop_variables=drop_variables, mode="backend")
+                     drop_variables=drop_variables, mode="backend", mask_and_scale=bool(mask_and_scale),
+                     decode_times=bool(decode_times))
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
         """True for a path ending in ``.cdf`` or an existing file starting with the CDF magic bytes."""

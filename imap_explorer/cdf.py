@@ -868,8 +868,13 @@ def load(
 
 
 def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_error: str, drop_variables: Any,
-          mode: Literal["eager", "dask", "backend"]) -> xr.Dataset:
-    """:func:`load`, with record-varying data read now (eager), as dask arrays, or as xarray lazy backend arrays."""
+          mode: Literal["eager", "dask", "backend"], mask_and_scale: bool = True,
+          decode_times: bool = True) -> xr.Dataset:
+    """:func:`load`, with record-varying data read now (eager), as dask arrays, or as xarray lazy backend arrays.
+
+    ``mask_and_scale=False`` keeps fill values as stored (no NaN, no integer promotion); ``decode_times=False``
+    keeps times as stored (TT2000 int64 ns). These are the xarray engine's decoding switches.
+    """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
     drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
@@ -924,6 +929,8 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
         for name in chosen:
             var = ref.variables[name]
             rule = _rule(var)
+            if (rule == "time" and not decode_times) or (rule in ("float", "promote") and not mask_and_scale):
+                rule = "raw"
             vdims = dims[name]
             if not var.record_vary:
                 values = _read_nrv(ref.path, var, rule)

@@ -128,3 +128,26 @@ def test_load_cdf_epoch_and_epoch16_times(tmp_path, data_type):
             assert sub.epoch.values.astype(str).tolist() == ["2026-01-20T23:59:59.123000000",
                                                              "2026-01-21T00:00:00.500000000"]
             assert sub.x.values.tolist() == [1.0, 0.0]
+
+
+def test_backend_accepts_xarray_decoding_options(tmp_path):
+    times = tt("2026-01-20T00:00", "2026-01-20T00:01")
+    path = write_cdf(tmp_path / "imap_mag_l2_norm-gse_20260120_v001.cdf", [
+        epoch_var(times),
+        ({"Variable": "x", "Data_Type": 45}, {"DEPEND_0": "epoch", "VAR_TYPE": "data", "FILLVAL": -1e31},
+         np.array([1.0, -1e31])),
+        ({"Variable": "flag", "Data_Type": 11}, {"DEPEND_0": "epoch", "VAR_TYPE": "data", "FILLVAL": np.uint8(255)},
+         np.array([255, 1], np.uint8)),
+    ])
+    decoded = xr.open_dataset(path, engine="imap_cdf", decode_timedelta=False, use_cftime=False,
+                              concat_characters=True, decode_coords=True)  # was: TypeError, unexpected keyword
+    xr.testing.assert_identical(decoded, load(path))
+    for raw in (xr.open_dataset(path, engine="imap_cdf", mask_and_scale=False, decode_times=False),
+                xr.open_dataset(path, engine="imap_cdf", decode_cf=False)):
+        assert raw.epoch.values.tolist() == times.tolist()
+        assert raw.x.values.tolist() == [1.0, -1e31]
+        assert raw.flag.dtype == np.uint8
+        assert raw.flag.values.tolist() == [255, 1]
+    masked_only = xr.open_dataset(path, engine="imap_cdf", decode_times=False, chunks={})
+    assert masked_only.epoch.dtype == np.int64
+    np.testing.assert_array_equal(masked_only.x.values, [1.0, np.nan])
