@@ -771,3 +771,25 @@ def test_spice_query_type_is_the_official_kernel_type(tmp_path):
             ("spk/imap_pred_od004_20251002_20251113_v01.bsp", "ephemeris_predicted")]
         assert [r["file_name"] for r in get(server, "/spice-query?type=repoint").json()] == [
             "repoint/imap_2025_230_1.repoint.csv"]
+
+
+def test_an_index_made_with_older_name_rules_is_rederived_on_open(tmp_path):
+    """Kernel types (and every name column) follow the current rules; ingestion dates and release flags stay."""
+    import sqlite3 as sql
+
+    from imap_explorer.server.index import NAME_RULES_VERSION, Index
+
+    root = tmp_path / "archive"
+    write_sample_archive(root, ("imap_pred_od004_20251002_20251113_v01.bsp",))
+    db = tmp_path / "index.sqlite3"
+    index = Index(root, db=db)
+    index.scan()
+    index.close()
+    with sql.connect(db) as conn:  # what an older release stored
+        conn.execute("UPDATE files SET kernel_type='ephemeris', ingestion_date='2020-01-01 00:00:00', released=0")
+        conn.execute("PRAGMA user_version = 1")
+    index = Index(root, db=db)
+    rows = index.execute("SELECT kernel_type, ingestion_date, released FROM files WHERE kind='spice'")
+    assert [tuple(r) for r in rows] == [("ephemeris_predicted", "2020-01-01 00:00:00", 0)]
+    assert index.execute("PRAGMA user_version")[0][0] == NAME_RULES_VERSION
+    index.close()

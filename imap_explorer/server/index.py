@@ -64,6 +64,13 @@ COLUMNS = (
     "repointing", "cr", "crid", "major_version", "minor_version", "version", "extension", "kernel_type",
     "file_root", "spice_version", "ingestion_date", "released", "size", "mtime_ns", "etag",
 )
+#: The columns derived from the file name alone (:func:`row_from_name`).
+NAME_COLUMNS = tuple(c for c in COLUMNS if c not in ("file_path", "ingestion_date", "released", "size", "mtime_ns",
+                                                     "etag"))
+#: Version of the file-name rules the stored name columns were derived with (SQLite ``user_version``). Raise it
+#: whenever :mod:`imap_explorer.filenames` classifies names differently: an index made by an older release then
+#: re-derives its name columns on open, keeping ingestion dates and release flags.
+NAME_RULES_VERSION = 2
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
@@ -212,6 +219,17 @@ class Index:
         self._conn.row_factory = sqlite3.Row
         with self._lock:
             self._conn.executescript(_SCHEMA)
+        if self.execute("PRAGMA user_version")[0][0] != NAME_RULES_VERSION:
+            self._rederive_names()
+
+    def _rederive_names(self) -> None:
+        """Derive the name columns of every row again with the current file-name rules (see NAME_RULES_VERSION)."""
+        with self.transaction() as conn:
+            for r in conn.execute("SELECT file_path, ingestion_date FROM files").fetchall():
+                row = row_from_name(r["file_path"], ingestion_date=r["ingestion_date"])
+                conn.execute(f"UPDATE files SET {', '.join(f'{c}=?' for c in NAME_COLUMNS)} WHERE file_path=?",
+                             [row[c] for c in NAME_COLUMNS] + [r["file_path"]])
+            conn.execute(f"PRAGMA user_version = {int(NAME_RULES_VERSION)}")
 
     # ------------------------------------------------------------------ plumbing
     @contextmanager
