@@ -35,7 +35,8 @@ non-blank ``UNITS``, not on time variables) and ``long_name`` (``LABLAXIS``, els
 **Several files.**
 Files are ordered by time and concatenated once. Where time spans overlap (the ±30 min buffers of MAG
 L1A-L1C), the newer file wins on its whole span: newer means a later file date, then a higher version (from the
-file name, which the SDC treats as authoritative). Non-record-varying variables come from the first file.
+file name, which the SDC treats as authoritative). A file superseded by a higher version of the same product
+and day gives no records at all. Non-record-varying variables come from the first file.
 Global attributes come from the first file; ``ds.imap.files`` lists every file.
 
 **Reading.**
@@ -595,9 +596,27 @@ def _subtract(span: tuple[int, int], covered: list[tuple[int, int]]) -> list[tup
     return [(lo, hi) for lo, hi in parts if hi > lo]
 
 
+def _drop_superseded(files: list[_File]) -> list[_File]:
+    """The files that are the newest version of their product and day (files without an SDC name are kept)."""
+    def key(f: _File) -> tuple | None:
+        i = f.info
+        return None if i is None else (i.instrument, i.data_level, i.descriptor, i.start_date, i.repointing, i.cr)
+
+    newest: dict[tuple, tuple] = {}
+    for f in files:
+        if (k := key(f)) is not None:
+            newest[k] = max(newest.get(k, ()), _priority(f)[1:3])
+    return [f for f in files if (k := key(f)) is None or _priority(f)[1:3] == newest[k]]
+
+
 def _plan(files: list[_File], time_var: str | None, count_var: str,
           bounds: tuple[int | None, int | None]) -> list[_Piece]:
-    """Record ranges, in time order, for one record dimension across all files (newer files win overlaps)."""
+    """Record ranges, in time order, for one record dimension across all files (newer files win overlaps).
+
+    A file replaced by a higher version of the same product and day contributes nothing, not even the records
+    outside the newer version's span (a reprocessing may drop them on purpose).
+    """
+    files = _drop_superseded(files)
     if time_var is None or (len(files) == 1 and bounds == (None, None)):  # every record, files in time order
         return [_Piece(str(f.path), 0, f.variables[count_var].n_records) for f in files
                 if count_var in f.variables and f.variables[count_var].n_records]

@@ -151,3 +151,23 @@ def test_backend_accepts_xarray_decoding_options(tmp_path):
     masked_only = xr.open_dataset(path, engine="imap_cdf", decode_times=False, chunks={})
     assert masked_only.epoch.dtype == np.int64
     np.testing.assert_array_equal(masked_only.x.values, [1.0, np.nan])
+
+
+def test_load_older_version_of_a_day_adds_no_records_outside_the_newer_span(tmp_path):
+    def day(name: str, times: list[str], value: float) -> Path:
+        return write_cdf(tmp_path / name, [
+            epoch_var(tt(*times)),
+            ({"Variable": "x", "Data_Type": 45}, {"DEPEND_0": "epoch", "VAR_TYPE": "data"},
+             np.full(len(times), value)),
+        ])
+
+    before = day("imap_mag_l1b_norm-mago_20260119_v001.cdf", ["2026-01-19T23:00", "2026-01-20T00:00"], 19.0)
+    v1 = day("imap_mag_l1b_norm-mago_20260120_v001.cdf",
+             ["2026-01-20T00:00", "2026-01-20T01:00", "2026-01-20T02:00"], 1.0)
+    v2 = day("imap_mag_l1b_norm-mago_20260120_v002.cdf", ["2026-01-20T00:00", "2026-01-20T01:00"], 2.0)  # cut
+    for chunks in (None, 1):
+        ds = load([v1, before, v2], chunks=chunks)
+        assert ds.x.values.tolist() == [19.0, 2.0, 2.0]  # was [19, 2, 2, 1]: v001's 02:00 record came back
+        sub = load([v1, before, v2], chunks=chunks, time_range=("2026-01-20T00:30", None))
+        assert sub.x.values.tolist() == [2.0]
+    assert load([v1, before]).x.values.tolist() == [19.0, 1.0, 1.0, 1.0]
