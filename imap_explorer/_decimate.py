@@ -10,6 +10,14 @@ in ipympl, saving at another dpi), decimates it again into :data:`OVERSAMPLE` bi
 column of the visible range, aligned with the pixel grid. Rendered, it matches the every-point line to
 within 2 px per column (see ``tests/test_plot.py`` and ``benchmarks/bench_plot.py``).
 
+Spectrograms get the same treatment in time: :class:`BinnedSpectrogram` keeps the full-resolution
+``(time, y)`` array and shows at most :data:`MAX_SPECTROGRAM_COLUMNS` time columns of it, averaging records
+in time bins when more are in view. When its axes' ``xlim`` changes, the columns of the new view are rebuilt
+from the full data (each record its own column once few enough are in view), with the same norm and
+colormap; the previous :class:`~matplotlib.collections.QuadMesh` is replaced. Bins lie on a grid fixed by
+the data (halving the first draw's bin width per zoom level), so panning shifts columns without changing
+their values, and a column never reaches across a data gap (see :func:`record_cells`).
+
 Times are handled as int64 nanoseconds (``datetime64[ns]`` viewed as int64); only the decimated points
 are converted to matplotlib date numbers. Pass contiguous ``y`` arrays: reducing a strided column is
 about ten times slower.
@@ -21,8 +29,9 @@ import numpy as np
 from matplotlib import dates as mdates
 from matplotlib.lines import Line2D
 
-__all__ = ["GAP_FACTOR", "MinMaxLine", "add_minmax_line", "gap_mask", "insert_gaps", "minmax_decimate",
-           "ns_to_num", "num_to_ns"]
+__all__ = ["GAP_FACTOR", "MAX_SPECTROGRAM_COLUMNS", "BinnedSpectrogram", "MinMaxLine", "add_binned_spectrogram",
+           "add_minmax_line", "cell_edges", "column_means", "gap_mask", "insert_gaps", "minmax_decimate", "ns_to_num",
+           "num_to_ns", "record_cells", "time_bins"]
 
 #: An interval longer than GAP_FACTOR times both neighbouring intervals is drawn as a gap.
 GAP_FACTOR = 3.0
@@ -31,6 +40,9 @@ GAP_FACTOR = 3.0
 OVERSAMPLE = 8
 #: Decimate only when there are more than this many samples per pixel column.
 MIN_SAMPLES_PER_PIXEL = 4
+#: A spectrogram shows at most about this many time columns (more than the pixel columns of a 10 in figure
+#: saved at 300 dpi); more records in view are averaged in time bins.
+MAX_SPECTROGRAM_COLUMNS = 4000
 _NS_PER_DAY = 86_400 * 10**9
 
 
@@ -260,3 +272,255 @@ def _on_xlim_changed(ax) -> None:
             if isinstance(line, MinMaxLine):
                 line._cache_key = None
                 line.stale = True
+
+
+# --------------------------------------------------------------------------- spectrograms
+def record_cells(t_ns: np.ndarray, factor: float = GAP_FACTOR) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right edges (int64 ns) of each record's cell on a spectrogram's time axis.
+
+    A cell reaches halfway to each neighbouring record. Next to a data gap (see :func:`gap_mask`) it reaches
+    half the typical interval instead, so the gap stays empty; a lone record gets one minute.
+
+    Examples
+    --------
+    >>> left, right = record_cells(np.array([0, 10, 20, 30, 100, 110, 120]))
+    >>> left.tolist(), right.tolist()
+    ([-5, 5, 15, 25, 95, 105, 115], [5, 15, 25, 35, 105, 115, 125])
+    """
+    t = np.asarray(t_ns)
+    t = t.astype("datetime64[ns]", copy=False).view(np.int64) if t.dtype.kind == "M" else t.astype(np.int64)
+    if t.size <= 1:
+        half = np.int64(30 * 10**9)
+        return t - half, t + half
+    dt = np.diff(t)
+    gaps = gap_mask(t, factor)
+    typical = np.int64(np.median(dt[~gaps])) if (~gaps).any() else np.int64(np.median(dt))
+    half_right = np.where(gaps, typical, dt) // 2
+    half_left = np.where(gaps, typical - typical // 2, dt - dt // 2)
+    return t - np.concatenate([half_left[:1], half_left]), t + np.concatenate([half_right, half_right[-1:]])
+
+
+def cell_edges(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Join consecutive cells into the edges of a mesh, with an empty cell wherever two are apart.
+
+    Returns
+    -------
+    (edges, index) : tuple of numpy.ndarray
+        ``edges`` (int64, one more than ``index``) and, for each mesh cell, the position in ``left`` /
+        ``right`` of the cell drawn there, or -1 for an empty cell filling a hole.
+
+    Examples
+    --------
+    >>> edges, index = cell_edges(np.array([0, 10, 40]), np.array([10, 20, 50]))
+    >>> edges.tolist(), index.tolist()
+    ([0, 10, 20, 40, 50], [0, 1, -1, 2])
+    """
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    k = left.size
+    if k == 0:
+        return np.empty(0, np.int64), np.empty(0, np.intp)
+    hole = left[1:] > right[:-1]
+    position = np.arange(k) + np.concatenate([[0], np.cumsum(hole)])
+    index = np.full(k + int(hole.sum()), -1, dtype=np.intp)
+    index[position] = np.arange(k)
+    edges = np.empty(index.size + 1, dtype=np.int64)
+    edges[position] = left
+    edges[position + 1] = right  # overlapping neighbours (never from record_cells) meet at the earlier one's edge
+    return edges, index
+
+
+def time_bins(t_ns: np.ndarray, max_columns: int = MAX_SPECTROGRAM_COLUMNS,
+              t_range: tuple[float, float] | None = None) -> tuple[tuple, int, int, np.ndarray | None]:
+    """Choose which records of a spectrogram to draw for a view, and how to group them into columns.
+
+    Up to ``max_columns`` records in view (plus one on each side) are drawn one per column. With more,
+    records are grouped by time bins of width ``w / 2**level``, where ``w`` divides the whole series into
+    ``max_columns`` bins (the first draw) and ``level`` is the deepest zoom level that keeps at most
+    ``max_columns`` bins across the view; one more bin is kept on each side. The bins sit on a grid fixed by
+    the data, so a pan only adds and drops columns at the edges.
+
+    Parameters
+    ----------
+    t_ns : numpy.ndarray of int64
+        Record times (ns), ascending.
+    max_columns : int
+        Most time columns across the view.
+    t_range : (float, float), optional
+        The visible interval in ns; default the whole series.
+
+    Returns
+    -------
+    (key, start, stop, groups)
+        Records ``start`` to ``stop - 1`` are drawn. ``groups`` is None for one column per record, else the
+        offsets (from ``start``) where each column's records begin. Equal keys mean equal columns.
+
+    Examples
+    --------
+    >>> t = np.arange(100) * 10
+    >>> time_bins(t, 10)[0]  # the whole series: 10 bins of 99.1 ns
+    ('bins', 0, 0, 100)
+    >>> key, start, stop, groups = time_bins(t, 10, (200.0, 400.0))  # level 2: bins of 24.8 ns
+    >>> key, groups.tolist()
+    (('bins', 2, 18, 45), [0, 2, 5, 7, 10, 12, 15, 17, 20, 22, 25])
+    >>> time_bins(t, 10, (200.0, 250.0))[:3]  # 6 records in view, drawn one per column with a neighbour each side
+    (('records', 19, 27), 19, 27)
+    """
+    t = np.asarray(t_ns)
+    n = t.size
+    if n <= max_columns:
+        return ("all",), 0, n, None
+    lo, hi = (float(t[0]), float(t[-1])) if t_range is None else (min(t_range), max(t_range))
+    j0 = int(np.searchsorted(t, np.ceil(lo), side="left"))
+    j1 = int(np.searchsorted(t, np.floor(hi), side="right"))
+    if j1 - j0 + 2 <= max_columns:
+        start, stop = max(j0 - 1, 0), min(j1 + 1, n)
+        return ("records", start, stop), start, stop, None
+    t0 = int(t[0])
+    full = float(t[-1] - t0 + 1)
+    level = max(int(np.floor(np.log2(full / max(hi - lo, 1.0)))), 0)
+    width = full / max_columns / 2.0**level
+    first = max(int(np.floor((lo - t0) / width)) - 1, 0)
+    last = int(np.floor((hi - t0) / width)) + 1
+    # a bin's records, by the same float arithmetic at every call: search a slightly wider slice, then trim
+    s = max(int(np.searchsorted(t, t0 + first * width - 1, side="left")) - 1, 0)
+    e = min(int(np.searchsorted(t, t0 + (last + 1) * width + 1, side="left")) + 1, n)
+    ids = np.floor((t[s:e] - t0) / width).astype(np.int64)
+    start = s + int(np.searchsorted(ids, first, side="left"))
+    stop = s + int(np.searchsorted(ids, last, side="right"))
+    ids = ids[start - s:stop - s]
+    groups = np.concatenate([[0], np.flatnonzero(np.diff(ids)) + 1]) if ids.size else np.empty(0, np.intp)
+    return ("bins", level, start, stop), start, stop, groups
+
+
+def column_means(z: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Average the rows of ``z`` in groups starting at ``groups``, ignoring NaN (all-NaN gives NaN).
+
+    Examples
+    --------
+    >>> column_means(np.array([[1.0], [np.nan], [3.0], [np.nan]]), np.array([0, 2, 3])).ravel().tolist()
+    [1.0, 3.0, nan]
+    """
+    valid = np.isfinite(z)
+    sums = np.add.reduceat(np.where(valid, z, 0.0), groups, axis=0)
+    counts = np.add.reduceat(valid, groups, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / counts
+
+
+class BinnedSpectrogram:
+    """A spectrogram that shows the records in view at full resolution, or time-averaged when too many.
+
+    It keeps the full ``(time, y)`` array and draws it through one
+    :class:`~matplotlib.collections.QuadMesh` (:attr:`mesh`). Whenever its axes' ``xlim`` changes (zoom and
+    pan in ipympl, ``set_xlim``), :meth:`update` rebuilds the columns of the new view (see :func:`time_bins`)
+    and replaces the mesh with one of the same norm, colormap and style, and moves the colorbar to it. The
+    norm is shared, so colours mean the same at every zoom. Time cells come from :func:`record_cells`: a
+    column covers exactly its records' cells, so no column reaches across a data gap.
+
+    Parameters
+    ----------
+    t_ns : numpy.ndarray
+        Record times as ``datetime64[ns]`` or int64 ns, ascending.
+    y_edges : numpy.ndarray
+        Edges of the y cells (one more than ``z`` has columns).
+    z : numpy.ndarray
+        Values ``(time, y)``; NaN is fill (transparent).
+    max_columns : int, default MAX_SPECTROGRAM_COLUMNS
+        Most time columns drawn.
+    under : bool, default False
+        Draw finite values <= 0 as half the norm's ``vmin``: in the colormap's "under" colour with a log norm.
+    """
+
+    def __init__(self, t_ns: np.ndarray, y_edges: np.ndarray, z: np.ndarray, *,
+                 max_columns: int = MAX_SPECTROGRAM_COLUMNS, under: bool = False) -> None:
+        t = np.asarray(t_ns)
+        self.full_t = t.astype("datetime64[ns]", copy=False).view(np.int64) if t.dtype.kind == "M" else t
+        self.full_z = np.asarray(z, dtype=np.float64)
+        self.y_edges = np.asarray(y_edges, dtype=np.float64)
+        self.max_columns = int(max_columns)
+        self.under = under
+        self.left, self.right = record_cells(self.full_t)
+        self.mesh = None
+        self._key: tuple | None = None
+
+    def columns(self, bins: tuple, norm=None) -> tuple[np.ndarray, np.ndarray]:
+        """Time edges (int64 ns) and cells ``(time, y)`` for a :func:`time_bins` result; NaN cells are empty."""
+        _, start, stop, groups = bins
+        if groups is None:
+            values, left, right = self.full_z[start:stop], self.left[start:stop], self.right[start:stop]
+        else:
+            values = column_means(self.full_z[start:stop], groups)
+            ends = np.append(groups[1:], stop - start) - 1
+            left, right = self.left[start + groups], self.right[start + ends]
+        edges, index = cell_edges(left, right)
+        cells = np.full((index.size, self.full_z.shape[1]), np.nan)
+        cells[index >= 0] = values[index[index >= 0]]
+        if self.under and norm is not None and norm.vmin is not None:
+            cells = np.where(np.isnan(cells) | (cells > 0), cells, 0.5 * norm.vmin)
+        return edges, cells
+
+    def _coordinates(self, edges: np.ndarray) -> np.ndarray:
+        x, y = np.meshgrid(ns_to_num(edges), self.y_edges)
+        return np.stack([x, y], axis=-1)
+
+    def update(self, t_range: tuple[float, float] | None = None) -> bool:
+        """Show the records of ``t_range`` (ns; default the axes' view); return True when the mesh was replaced."""
+        old = self.mesh
+        ax = None if old is None else old.axes
+        if ax is None:  # not drawn, or removed from its axes
+            return False
+        if t_range is None:
+            x0, x1 = ax.get_xlim()
+            t_range = (num_to_ns(min(x0, x1)), num_to_ns(max(x0, x1)))
+        bins = time_bins(self.full_t, self.max_columns, t_range)
+        if bins[0] == self._key:
+            return False
+        from matplotlib.collections import QuadMesh
+
+        edges, cells = self.columns(bins, old.norm)
+        new = QuadMesh(self._coordinates(edges), antialiased=False, shading="flat", edgecolors="none",
+                       snap=old.get_snap(), norm=old.norm, cmap=old.cmap, alpha=old.get_alpha(),
+                       zorder=old.get_zorder(), rasterized=old.get_rasterized(), visible=old.get_visible(),
+                       label=old.get_label())
+        new.set_array(np.ma.masked_invalid(cells).T)
+        ax.add_collection(new, autolim=False)
+        colorbar = getattr(old, "colorbar", None)
+        if colorbar is not None:  # what Figure.colorbar sets up, moved to the new mesh
+            old.callbacks.disconnect(old.colorbar_cid)
+            old.colorbar = None
+            colorbar.mappable = new
+            new.colorbar = colorbar
+            new.colorbar_cid = new.callbacks.connect("changed", colorbar.update_normal)
+        old.remove()
+        self.mesh, self._key = new, bins[0]
+        return True
+
+
+def add_binned_spectrogram(ax, t, y_edges, z, *, norm, cmap=None, max_columns: int = MAX_SPECTROGRAM_COLUMNS,
+                           under: bool = False, **kwargs) -> BinnedSpectrogram:
+    """Draw a :class:`BinnedSpectrogram` of ``z (time, y)`` against datetime64 ``t`` on ``ax`` and return it.
+
+    The first mesh (``ax.pcolormesh`` with ``kwargs``) shows the whole series; the axes gets a date x axis and
+    an ``xlim_changed`` callback that rebuilds its spectrograms for the new view.
+    """
+    spectrogram = BinnedSpectrogram(t, y_edges, z, max_columns=max_columns, under=under)
+    bins = time_bins(spectrogram.full_t, spectrogram.max_columns)
+    edges, cells = spectrogram.columns(bins, norm)
+    spectrogram.mesh = ax.pcolormesh(ns_to_num(edges), spectrogram.y_edges, np.ma.masked_invalid(cells).T,
+                                     norm=norm, cmap=cmap, shading="flat", **kwargs)
+    spectrogram._key = bins[0]
+    ax.xaxis_date()
+    # meshes removed from the axes (by ax.clear() or by hand) drop out, with their full data
+    live = [s for s in getattr(ax, "_imap_spectrograms", []) if s.mesh is not None and s.mesh.axes is ax]
+    ax._imap_spectrograms = [*live, spectrogram]
+    # ax.clear() replaces the callback registry: connect again to the current one
+    if getattr(ax, "_imap_spectrogram_callbacks", None) is not ax.callbacks:
+        ax.callbacks.connect("xlim_changed", _on_xlim_changed_spectrograms)
+        ax._imap_spectrogram_callbacks = ax.callbacks
+    return spectrogram
+
+
+def _on_xlim_changed_spectrograms(ax) -> None:
+    # Matplotlib >= 3.8 emits xlim_changed on every axes of a shared group, so each axes updates its own.
+    for spectrogram in getattr(ax, "_imap_spectrograms", ()):
+        spectrogram.update()

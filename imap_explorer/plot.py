@@ -15,7 +15,9 @@ attributes of each variable, and only then drawn:
 
 Long series are drawn with min-max decimation to the pixel width (:mod:`imap_explorer._decimate`),
 re-done on zoom, so a day of 128 Hz burst data plots in well under a second and looks the same as
-plotting every point.
+plotting every point. Spectrograms show at most 4 000 time columns (multi-day SWE is averaged in time
+bins) and are rebuilt from the full-resolution records in view on every zoom or pan, with the same
+colour scale and with data gaps left empty.
 """
 
 from __future__ import annotations
@@ -431,28 +433,9 @@ def spectrogram_time_edges(t_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> e.tolist(), i.tolist()
     ([-5, 5, 15, 25, 35, 95, 105, 115, 125], [0, 1, 2, 3, -1, 4, 5, 6])
     """
-    from imap_explorer._decimate import gap_mask
+    from imap_explorer._decimate import cell_edges, record_cells
 
-    t = np.asarray(t_ns, dtype=np.int64)
-    n = t.size
-    if n == 1:
-        half = np.int64(30 * 10**9)
-        return np.array([t[0] - half, t[0] + half]), np.array([0])
-    dt = np.diff(t)
-    gaps = gap_mask(t)
-    typical = np.int64(np.median(dt[~gaps])) if (~gaps).any() else np.int64(np.median(dt))
-    right = np.where(gaps, typical, dt) // 2
-    half_right = np.append(right, right[-1])
-    left = np.where(gaps, typical - typical // 2, dt - dt // 2)
-    half_left = np.insert(left, 0, left[0])
-    position = np.arange(n) + np.concatenate([[0], np.cumsum(gaps)])
-    m = n + int(gaps.sum())
-    index = np.full(m, -1)
-    index[position] = np.arange(n)
-    edges = np.empty(m + 1, dtype=np.int64)
-    edges[position] = t - half_left
-    edges[position + 1] = t + half_right
-    return edges, index
+    return cell_edges(*record_cells(np.asarray(t_ns, dtype=np.int64)))
 
 
 def _axis_edges(values: np.ndarray, log: bool) -> np.ndarray:
@@ -642,28 +625,10 @@ def _y_axis(ds: xr.Dataset, var: xr.DataArray, dim: str, product: Product) -> tu
     return np.arange(n, dtype=np.float64), dim, False
 
 
-def _time_binned(t: np.ndarray, z: np.ndarray, max_columns: int) -> tuple[np.ndarray, np.ndarray]:
-    """Average a spectrogram over time bins when it has more records than pixel columns."""
-    if t.size <= max_columns:
-        return t, z
-    tn = t.view(np.int64)
-    edges = np.linspace(tn[0], tn[-1] + 1, max_columns + 1).astype(np.int64)
-    idx = np.searchsorted(tn, edges)
-    starts = np.unique(idx[:-1][idx[:-1] < idx[1:]])
-    valid = np.isfinite(z)
-    sums = np.add.reduceat(np.where(valid, z, 0.0), starts, axis=0)
-    counts = np.add.reduceat(valid, starts, axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = sums / counts
-    offsets = tn - tn[0]  # sums of raw ns since 1970 would overflow int64
-    centres = tn[0] + np.add.reduceat(offsets, starts) // np.diff(np.append(starts, tn.size))
-    return centres.view("datetime64[ns]"), mean
-
-
 def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) -> None:
     from matplotlib.colors import LogNorm, Normalize
 
-    from imap_explorer._decimate import ns_to_num
+    from imap_explorer._decimate import add_binned_spectrogram
 
     var = ds[panel.variable]
     dim = panel.dim or str(var.dims[1])
@@ -677,8 +642,6 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
             energy_text = "all energies"
     reduced = _reduce_to(var, dim)
     z = np.asarray(reduced.values, dtype=np.float64)
-    t = _times(ds)
-    t, z = _time_binned(t, z, max_columns=4000)
     y, ylabel, log_y = _y_axis(ds, var, dim, product)
     if panel.kind == "energy_spectrogram" and np.all(y > 0):
         log_y = True  # SWE coordinates say SCALE_TYP linear, but energy steps are logarithmic
@@ -687,23 +650,19 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
     log_z = panel.kind in ("energy_spectrogram", "angle_spectrogram", "pitch_angle") or scale_type(var) == "log"
     order = np.argsort(y)
     y, z = y[order], z[:, order]
-    edges, index = spectrogram_time_edges(t.view(np.int64))
-    cells = np.full((index.size, z.shape[1]), np.nan)
-    cells[index >= 0] = z[index[index >= 0]]
-    finite = cells[np.isfinite(cells)]
+    # the colour scale spans the full-resolution values, so it holds at every zoom (the mesh is rebuilt
+    # from them for the records in view, see _decimate.BinnedSpectrogram) and time averages never clip
+    finite = z[np.isfinite(z)]
     positive = finite[finite > 0]
     cmap = _colormap("viridis")
     if log_z and positive.size:
         norm = LogNorm(vmin=float(positive.min()), vmax=float(max(positive.max(), positive.min() * 10)))
-        # zeros are valid (no counts): draw them in the 'under' grey; fill stays transparent
-        cells = np.where(np.isnan(cells) | (cells > 0), cells, norm.vmin * 0.5)
-        cmap = cmap.with_extremes(under="0.85")
+        cmap = cmap.with_extremes(under="0.85")  # zeros are valid (no counts): grey; fill stays transparent
     else:
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
-    mesh = ax.pcolormesh(ns_to_num(edges), _axis_edges(y, log_y), np.ma.masked_invalid(cells).T, norm=norm,
-                         cmap=cmap, shading="flat", rasterized=True)
-    ax.xaxis_date()
+    mesh = add_binned_spectrogram(ax, _times(ds), _axis_edges(y, log_y), z, norm=norm, cmap=cmap,
+                                  under=log_z and positive.size > 0, rasterized=True).mesh
     if log_y:
         ax.set_yscale("log")
     ax.set_ylabel(ylabel)
@@ -912,7 +871,8 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     show an energy-time spectrogram of the flux averaged over look directions; SWE L3 a pitch-angle
     spectrogram and moments. Other ISTP products follow ``DISPLAY_TYPE``. Several datasets are
     stacked on one time axis, titled with their logical sources, file versions and time span. Long
-    series are min-max decimated to the pixel width and re-decimated on zoom (ipympl).
+    series are min-max decimated to the pixel width and re-decimated on zoom (ipympl); spectrograms
+    average records beyond 4 000 time columns and show the records in view again after a zoom or pan.
 
     Parameters
     ----------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -113,6 +115,56 @@ def swe_l3_dataset(n=20):
     )
 
 
+SWE_CADENCE = np.timedelta64(61548, "ms")
+
+
+def swe_days_dataset(level="l2", days=7.0, *, gap_hours=None, seed=0):
+    """Several days of SWE L1B, L2 or L3 at the flight cadence (~1 404 records a day), with few look directions.
+
+    The quick look averages over look directions, so 3 x 2 of them (6 pitch angles in L3) keep a week
+    small. Fill is NaN, exact zeros are valid counts, record 5 is all fill, and ``gap_hours=(start, end)``
+    (hours from DAY) removes the records of a data gap. Returns the dataset and the per-record values the
+    spectrogram shows, ``(epoch, y)`` with y ascending, computed directly.
+    """
+    rng = np.random.default_rng(seed)
+    t = DAY + np.arange(int(days * 86_400 / 61.548)) * SWE_CADENCE
+    if gap_hours is not None:
+        lo, hi = (DAY + np.timedelta64(int(h * 3600), "s") for h in gap_hours)
+        t = t[(t < lo) | (t >= hi)]
+    n = t.size
+    hours = (t - DAY) / np.timedelta64(1, "h")
+    base = 5e7 * (SWE_ENERGY / SWE_ENERGY[0]) ** -2.5
+    scale = base[None, :] * (1.5 + np.sin(hours / 7.0))[:, None]  # slow changes, so time averages matter
+    spectrum = {"DISPLAY_TYPE": "spectrogram", "VAR_TYPE": "data", "FIELDNAM": "Flux", "UNITS": "1/(eV cm^2 s sr)"}
+    if level == "l3":
+        pitch = np.linspace(15.0, 165.0, 6)
+        values = scale[:, :, None] * rng.uniform(0.5, 1.5, (n, 24, 6))
+        values[rng.uniform(size=values.shape) < 0.2] = np.nan
+        values[::97, :, 0] = 0.0
+        values[5] = np.nan
+        ds = xr.Dataset({"phase_space_density_by_pitch_angle": (("epoch", "energy", "pitch_angle"), values,
+                                                                {**spectrum, "SCALETYP": "log"})},
+                        coords={"epoch": t, "energy": ("energy", SWE_ENERGY.astype(np.float32), {"UNITS": "eV"}),
+                                "pitch_angle": ("pitch_angle", pitch, {"UNITS": "degrees"})},
+                        attrs={"Logical_source": "imap_swe_l3_sci"})
+        chosen = int(np.argmin(np.abs(SWE_ENERGY.astype(np.float32) - ql.DEFAULT_PITCH_ANGLE_ENERGY_EV)))
+        return ds, values[:, chosen, :]
+    values = scale[:, :, None, None] * rng.uniform(0.5, 1.5, (n, 24, 3, 2))
+    values[rng.uniform(size=values.shape) < 0.2] = np.nan
+    values[::97, 0] = 0.0
+    values[5] = np.nan
+    if level == "l1b":  # no energy coordinate: the nominal ESA energies
+        ds = xr.Dataset({"science_data": (("epoch", "esa_step", "spin_sector", "cem_id"), values, spectrum)},
+                        coords={"epoch": t}, attrs={"Logical_source": "imap_swe_l1b_sci"})
+    else:
+        ds = xr.Dataset({"flux": (("epoch", "energy", "inst_az", "inst_el"), values, spectrum)},
+                        coords={"epoch": t, "energy": ("energy", SWE_ENERGY, {"UNITS": "eV"})},
+                        attrs={"Logical_source": "imap_swe_l2_sci"})
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return ds, np.nanmean(values, axis=(2, 3))
+
+
 # --------------------------------------------------------------------------- rendering helpers
 def render(fig) -> np.ndarray:
     fig.canvas.draw()
@@ -144,6 +196,37 @@ def dark_rows(image: np.ndarray, rows: slice, cols: slice, threshold: int = 160)
         hit = np.flatnonzero(column)
         out.append((int(hit[0]), int(hit[-1])) if hit.size else None)
     return out
+
+
+def the_mesh(ax):
+    """The one spectrogram QuadMesh of an axes (a zoom replaces it, never adds one)."""
+    from matplotlib.collections import QuadMesh
+
+    (mesh,) = (c for c in ax.collections if isinstance(c, QuadMesh))
+    return mesh
+
+
+def check_columns(mesh, t, per_record):
+    """Check every drawn time column against the records inside it; return the records per column.
+
+    A column must show the nanmean of the records whose times fall in it (zeros in the 'under' value
+    half the norm's vmin, as drawn), and be empty (masked) when no record does: nothing is drawn in a gap.
+    """
+    x = mesh.get_coordinates()[0, :, 0]
+    cells = mesh.get_array()
+    assert cells.shape == (per_record.shape[1], x.size - 1)
+    times = _decimate.ns_to_num(t.astype("datetime64[ns]").view(np.int64))
+    bounds = np.searchsorted(times, x)
+    counts = np.diff(bounds)
+    for c in np.flatnonzero(counts):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            expected = np.nanmean(per_record[bounds[c]:bounds[c + 1]], axis=0)
+        expected = np.where(np.isnan(expected) | (expected > 0), expected, 0.5 * mesh.norm.vmin)
+        np.testing.assert_array_equal(cells.mask[:, c], np.isnan(expected))
+        np.testing.assert_allclose(cells.data[~cells.mask[:, c], c], expected[~np.isnan(expected)], rtol=1e-12)
+    assert cells.mask[:, counts == 0].all()
+    return counts
 
 
 def load_cdf(paths):
@@ -410,6 +493,143 @@ def test_spectrogram_with_more_records_than_pixels_is_time_averaged():
     assert 1 < float(cells.min()) <= float(cells.max()) < 2
     lo, hi = fig.axes[0].get_xlim()
     assert (lo, hi) == pytest.approx(tuple(_decimate.ns_to_num(t[[0, -1]].view(np.int64))))
+
+
+@pytest.mark.parametrize("level", ["l1b", "l2", "l3"])
+def test_spectrogram_zoom_rebuilds_the_view_from_full_resolution_records(level):
+    """A week of SWE: averaged into <= 4 000 columns, then every record in view once zoomed to 6 h."""
+    ds, per_record = swe_days_dataset(level)
+    t = ds.epoch.values
+    fig = ql.quicklook(ds)
+    ax = fig.axes[0]
+    first = the_mesh(ax)
+    norm, limits = first.norm, (first.norm.vmin, first.norm.vmax)
+    assert isinstance(norm, LogNorm)
+    counts = check_columns(first, t, per_record)
+    assert counts.size <= 4000
+    assert counts.max() >= 3  # time averaged: 9 828 records
+    # the colour scale spans the full-resolution values (not only their averages)
+    positive = per_record[per_record > 0]
+    assert limits == (positive.min(), positive.max())
+
+    ax.set_xlim(t[3000] - np.timedelta64(30, "s"), t[3000] + np.timedelta64(6, "h"))  # 351 records in view
+    mesh = the_mesh(ax)
+    assert mesh is not first
+    assert first.axes is None  # removed, not hidden under the new one
+    counts = check_columns(mesh, t, per_record)
+    assert counts.tolist() == [1] * counts.size  # every record its own column
+    x = mesh.get_coordinates()[0, :, 0]
+    in_view = _decimate.ns_to_num(t[2999:3352].view(np.int64))  # the records in view, plus one on each side
+    assert np.all((x[:-1] < in_view) & (in_view < x[1:]))
+    assert x.size - 1 == in_view.size
+    # same colour scale and colorbar
+    assert mesh.norm is norm
+    assert (mesh.norm.vmin, mesh.norm.vmax) == limits
+    assert mesh.cmap is first.cmap
+    assert colorbar_of(ax) is mesh.colorbar.ax
+    assert mesh.colorbar.mappable is mesh
+    render(fig)
+
+
+def test_spectrogram_zoom_levels_keep_columns_on_a_fixed_grid():
+    """3 of 7 days in view: half the first draw's bin width; a pan keeps the columns it does not add or drop."""
+    ds, per_record = swe_days_dataset("l2")
+    t = ds.epoch.values
+    fig = ql.quicklook(ds)
+    ax = fig.axes[0]
+    full = the_mesh(ax)
+    x_full = full.get_coordinates()[0, :, 0]
+    lo, hi = t[2000], t[2000] + np.timedelta64(3, "D")
+    ax.set_xlim(lo, hi)
+    mesh = the_mesh(ax)
+    counts = check_columns(mesh, t, per_record)
+    assert counts.size <= 4000
+    assert 1 <= counts.max() <= 2  # ~4 200 records in view, bins of half the first draw's
+    x = mesh.get_coordinates()[0, :, 0]
+    span = _decimate.ns_to_num(np.array([lo, hi]).view(np.int64))
+    assert x[0] <= span[0]
+    assert x[-1] >= span[1]  # the columns reach the edges of the view
+    in_view = lambda edges: int(((edges >= span[0]) & (edges <= span[1])).sum())  # noqa: E731
+    assert in_view(x) > 1.8 * in_view(x_full)
+
+    ax.set_xlim(lo + np.timedelta64(2, "h"), hi + np.timedelta64(2, "h"))  # pan by 2 hours
+    panned = the_mesh(ax)
+    check_columns(panned, t, per_record)
+    x2 = panned.get_coordinates()[0, :, 0]
+    common, i, j = np.intersect1d(x, x2, return_indices=True)
+    assert common.size > 0.9 * x.size
+    both = (i < x.size - 1) & (j < x2.size - 1)
+    i, j = i[both], j[both]
+    keep = x[i + 1] == x2[j + 1]  # the same column in both views
+    assert keep.sum() > 0.9 * x.size
+    np.testing.assert_array_equal(mesh.get_array()[:, i[keep]], panned.get_array()[:, j[keep]])
+
+
+def test_spectrogram_zoom_never_smears_across_a_data_gap():
+    ds, per_record = swe_days_dataset("l2", gap_hours=(80.0, 83.0))
+    t = ds.epoch.values
+    fig = ql.quicklook(ds)
+    ax = fig.axes[0]
+    gap = _decimate.ns_to_num(np.array([DAY + np.timedelta64(80 * 3600 + 31, "s"),
+                                        DAY + np.timedelta64(83 * 3600 - 31, "s")]).view(np.int64))
+
+    def empty_over_gap(mesh):
+        x = mesh.get_coordinates()[0, :, 0]
+        overlapping = np.flatnonzero((x[:-1] < gap[1]) & (x[1:] > gap[0]))
+        assert overlapping.size == 1  # one empty column spans the gap ...
+        (c,) = overlapping
+        assert x[c] <= gap[0]
+        assert x[c + 1] >= gap[1]
+        assert mesh.get_array().mask[:, c].all()  # ... and shows nothing
+
+    for lo, hi, most in [(t[0], t[-1], 3),  # binned: ~2.5 records per column
+                         (DAY + np.timedelta64(40, "h"), DAY + np.timedelta64(120, "h"), 2),  # finer bins
+                         (DAY + np.timedelta64(79, "h"), DAY + np.timedelta64(84, "h"), 1)]:  # every record
+        ax.set_xlim(lo, hi)
+        mesh = the_mesh(ax)
+        assert check_columns(mesh, t, per_record).max() == most
+        empty_over_gap(mesh)
+
+
+def test_spectrogram_zoom_in_a_shared_panel_replaces_the_mesh_without_leaking():
+    import gc
+    import weakref
+
+    ds, per_record = swe_days_dataset("l2")
+    t = ds.epoch.values
+    mag = mag_dataset(n=7200).assign_coords(epoch=t[0] + np.arange(7200) * np.timedelta64(84, "s"))
+    fig = ql.quicklook([mag, ds])
+    mag_ax, swe_ax = fig.axes[1], fig.axes[2]
+    first = the_mesh(swe_ax)
+    first_cells = first.get_array().copy()
+    first_x = first.get_coordinates()[0, :, 0].copy()
+    home = mag_ax.get_xlim()
+    gone = [weakref.ref(first)]
+    del first
+    for k in range(10):  # zoom and pan in the MAG panel: the shared spectrogram follows
+        half = np.timedelta64(30, "s")
+        mag_ax.set_xlim(t[500 + 300 * k] - half, t[900 + 300 * k] + half)
+        fig.canvas.draw()
+        gone.append(weakref.ref(the_mesh(swe_ax)))
+        assert check_columns(the_mesh(swe_ax), t, per_record).tolist() == [1] * 403  # 401 in view, one more each side
+    mag_ax.set_xlim(*home)  # back home: the first draw again
+    mesh = the_mesh(swe_ax)
+    np.testing.assert_array_equal(mesh.get_coordinates()[0, :, 0], first_x)
+    np.testing.assert_array_equal(mesh.get_array(), first_cells)
+    gc.collect()
+    assert [ref() is None for ref in gone] == [True] * len(gone)  # neither the axes nor the colorbar hold old meshes
+    assert len(swe_ax.collections) == 1
+
+
+def test_spectrogram_of_few_records_is_never_rebuilt():
+    """A day of SWE L2 (1 404 records) is drawn one column per record: zooming has nothing to add."""
+    ds, _ = swe_days_dataset("l2", days=1.0)
+    fig = ql.quicklook(ds)
+    ax = fig.axes[0]
+    first = the_mesh(ax)
+    assert first.get_array().shape == (24, ds.sizes["epoch"])
+    ax.set_xlim(ds.epoch.values[100], ds.epoch.values[200])
+    assert the_mesh(ax) is first
 
 
 # --------------------------------------------------------------------------- figures
@@ -897,3 +1117,36 @@ def test_minmax_line_redecimates_after_an_ipympl_toolbar_zoom(ipympl_backend):
     inside = x[(x >= lo) & (x <= hi)]
     assert inside.size > 1000
     assert np.nanmedian(np.diff(inside)) < step_before / 10
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:traitlets")  # ipympl's Toolbar init, not ours
+def test_spectrogram_rebuilt_after_an_ipympl_toolbar_zoom(ipympl_backend):
+    """Drag a zoom rectangle over a week of SWE in the ipympl widget: the records in view are drawn one by one."""
+    from matplotlib.backend_bases import MouseButton, MouseEvent
+    from matplotlib.figure import Figure
+
+    ds, per_record = swe_days_dataset("l2")
+    t = ds.epoch.values
+    fig = Figure(figsize=(6, 3), dpi=100)
+    ipympl_backend.new_figure_manager_given_figure(1, fig)
+    canvas = fig.canvas
+    ax = fig.subplots()
+    ql.quicklook(ds, ax=ax)
+    canvas.draw()
+    first = the_mesh(ax)
+    canvas.toolbar.zoom()
+    box = ax.bbox
+    x0, x1 = box.x0 + 0.40 * box.width, box.x0 + 0.42 * box.width  # ~3.4 h of the week
+    y0, y1 = box.y0 + 0.05 * box.height, box.y0 + 0.95 * box.height
+    MouseEvent("button_press_event", canvas, x0, y0, MouseButton.LEFT)._process()
+    MouseEvent("motion_notify_event", canvas, x1, y1, buttons={MouseButton.LEFT})._process()
+    MouseEvent("button_release_event", canvas, x1, y1, MouseButton.LEFT)._process()
+    canvas.draw()
+    lo, hi = ax.get_xlim()
+    mesh = the_mesh(ax)
+    assert mesh is not first
+    assert mesh.norm is first.norm
+    counts = check_columns(mesh, t, per_record)
+    assert counts.tolist() == [1] * counts.size
+    times = _decimate.ns_to_num(t.view(np.int64))
+    assert counts.size == np.count_nonzero((times >= lo) & (times <= hi)) + 2  # in view, plus one each side
