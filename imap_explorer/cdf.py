@@ -507,6 +507,8 @@ def _time_bounds(time_range: Any) -> tuple[int | None, int | None]:
         return None, None
     if isinstance(time_range, slice):
         time_range = (time_range.start, time_range.stop)
+    elif type(time_range).__module__.split(".")[0] in ("numpy", "pandas") and np.ndim(time_range) == 1:
+        time_range = list(time_range)  # e.g. a two-element datetime64 array or DatetimeIndex
     if isinstance(time_range, (str, bytes)) or not isinstance(time_range, Sequence) or len(time_range) != 2:
         msg = (f"time_range must be a (start, end) pair, got {time_range!r}; "
                "e.g. time_range=('2026-01-20T06:00', '2026-01-20T12:00'). Either end may be None.")

@@ -439,6 +439,18 @@ def test_load_epoch_exact_through_a_leap_second(tmp_path):
     assert str(ds.epoch.values[0]) == "2016-12-31T23:59:59.000000000"
 
 
+def test_load_time_range_accepts_numpy_and_pandas_pairs(tmp_path):
+    times = tt(*(f"2026-01-20T00:0{i}" for i in range(6)))
+    path = write_cdf(tmp_path / "pairs.cdf", [epoch_var(times)])
+    pair = np.array(["2026-01-20T00:01", "2026-01-20T00:03"], dtype="datetime64[ns]")
+    for time_range in (pair, pd.DatetimeIndex(pair), pd.Series(pair), pair.astype(str).tolist()):
+        ds = load(path, time_range=time_range)
+        np.testing.assert_array_equal(ds.epoch.values, pair[:1] + np.array([0, 60], "timedelta64[s]"),
+                                      err_msg=type(time_range).__name__)
+    with pytest.raises(ValueError, match=r"time_range must be a \(start, end\) pair"):
+        load(path, time_range=np.array(["2026-01-20", "2026-01-21", "2026-01-22"], dtype="datetime64[ns]"))
+
+
 def test_load_column_major_and_big_values(tmp_path):
     times = tt("2026-01-20T00:00", "2026-01-20T00:01")
     writer = CDFWriter(str(tmp_path / "col.cdf"), cdf_spec={"Majority": "column_major"}, delete=True)
