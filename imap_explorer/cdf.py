@@ -567,9 +567,11 @@ def _priority(f: _File) -> tuple:
         first = min(f.first.values(), default=None)
         date = (tt2000_to_datetime64([first])[0].astype("datetime64[D]").astype(dt.date)
                 if first is not None else dt.date.min)
+    # legacy vNNN is major 1, minor NNN on the SDC (sdc-api.md §5.5), and sorts before a vMMM.mmmm of equal rank
     major = (info.major_version if info.major_version is not None else 1) if info else 0
     minor = (info.minor_version or 0) if info else 0
-    return (date, major, minor, f.index)
+    modern = info is not None and info.major_version is not None
+    return (date, major, minor, modern, f.index)
 
 
 def _start(f: _File) -> int:
@@ -607,8 +609,8 @@ def _drop_superseded(files: list[_File]) -> list[_File]:
     newest: dict[tuple, tuple] = {}
     for f in files:
         if (k := key(f)) is not None:
-            newest[k] = max(newest.get(k, ()), _priority(f)[1:3])
-    return [f for f in files if (k := key(f)) is None or _priority(f)[1:3] == newest[k]]
+            newest[k] = max(newest.get(k, ()), _priority(f)[1:4])
+    return [f for f in files if (k := key(f)) is None or _priority(f)[1:4] == newest[k]]
 
 
 def _plan(files: list[_File], time_var: str | None, count_var: str,

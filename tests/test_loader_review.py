@@ -171,3 +171,19 @@ def test_load_older_version_of_a_day_adds_no_records_outside_the_newer_span(tmp_
         sub = load([v1, before, v2], chunks=chunks, time_range=("2026-01-20T00:30", None))
         assert sub.x.values.tolist() == [2.0]
     assert load([v1, before]).x.values.tolist() == [19.0, 1.0, 1.0, 1.0]
+
+
+def test_load_legacy_and_modern_version_of_equal_rank_the_modern_one_wins(tmp_path):
+    """v002 is stored as major 1, minor 2 by the SDC, like v001.0002; the legacy name sorts first (sdc-api §8.3)."""
+    def day(version: str, value: float) -> Path:
+        return write_cdf(tmp_path / f"imap_mag_l1b_norm-mago_20260120_{version}.cdf", [
+            epoch_var(tt("2026-01-20T00:00", "2026-01-20T01:00")),
+            ({"Variable": "x", "Data_Type": 45}, {"DEPEND_0": "epoch", "VAR_TYPE": "data"}, np.full(2, value)),
+        ], gattrs={"Data_version": version})
+
+    legacy = day("v002", 1.0)
+    modern = day("v001.0002", 2.0)
+    for files in ([legacy, modern], [modern, legacy]):
+        ds = load(files)
+        assert ds.x.values.tolist() == [2.0, 2.0]
+        assert ds.attrs["Data_version"] == "v001.0002"
