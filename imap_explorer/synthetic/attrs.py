@@ -193,10 +193,9 @@ def mag_direction_attrs() -> dict[str, object]:
 
 def mag_l2_vector_attrs(frame: str) -> dict[str, object]:
     """``b_<frame>`` of a 1.0.40 MAG L1D/L2 file (``products.md`` §3.6)."""
-    short, long = _FRAME_NAMES[frame]
-    xyz = "r t n" if frame == "rtn" else "x y z"
+    short, _ = _FRAME_NAMES[frame]
     return {
-        "CATDESC": f"Magnetic field vectors with {xyz} varying by time in {long}",
+        "CATDESC": f"Magnetic field in {short} coordinates",
         "CDF_DATA_TYPE": "CDF_FLOAT",
         "DEPEND_0": "epoch",
         "DEPEND_1": "direction",
@@ -217,12 +216,16 @@ def mag_l2_vector_attrs(frame: str) -> dict[str, object]:
 
 
 def mag_l2_scalar_attrs() -> dict[str, dict[str, object]]:
-    """``magnitude``, ``quality_flags``, ``quality_bitmask`` and ``range`` of a 1.0.40 MAG L2 file."""
+    """``magnitude``, ``quality_flags``, ``quality_bitmask`` and ``range`` of a 1.0.40 MAG L2 file.
+
+    The texts are those imap-processing 1.0.40 writes (``tests/sdc_writer``); ``quality_bitmask`` follows
+    ``products.md`` §3.6, as that file has none.
+    """
     common = {"DEPEND_0": "epoch", "DISPLAY_TYPE": "time_series"}
     return {
         "magnitude": {
             **common,
-            "CATDESC": "Magnitude of the magnetic field vector",
+            "CATDESC": "Magnitude of the magnetic field",
             "CDF_DATA_TYPE": "CDF_FLOAT",
             "DICT_KEY": "SPASE>Field>FieldQuantity:Magnetic,Qualifier:Scalar",
             "FIELDNAM": "Magnetic Field Magnitude",
@@ -237,16 +240,17 @@ def mag_l2_scalar_attrs() -> dict[str, dict[str, object]]:
         "quality_flags": {
             **common,
             "CATDESC": "Data quality flag. 0: Good data, 1: Bad data.",
-            "CDF_DATA_TYPE": "CDF_UINT1",
             "DICT_KEY": "SPASE>Support>SupportQuantity:DataQuality",
-            "FIELDNAM": "Data Quality Flag",
+            "FIELDNAM": "Quality Flag",
             "FILLVAL": np.uint8(255),
             "FORMAT": "I1",
             "LABLAXIS": "QF",
             "UNITS": "0=good",
             "VALIDMAX": np.uint8(1),
             "VALIDMIN": np.uint8(0),
-            "VAR_NOTES": "Binary data quality flag. 0 indicates good data. 1 indicates bad data.\n",
+            "VAR_NOTES": "The quality flag indicates the overall quality of the data at each timestamp.\n"
+            "More detail on the data quality can be found in the quality bitmask.\n- 0: Good data\n"
+            "- 1: Bad quality data not suitable for science\n",
             "VAR_TYPE": "data",
         },
         "quality_bitmask": {
@@ -267,7 +271,7 @@ def mag_l2_scalar_attrs() -> dict[str, dict[str, object]]:
         },
         "range": {
             **common,
-            "CATDESC": "Sensor range setting",
+            "CATDESC": "Range of the magnetometer sensor",
             "CDF_DATA_TYPE": "CDF_UINT1",
             "DICT_KEY": "SPASE>Support>SupportQuantity:InstrumentMode",
             "FIELDNAM": "Sensor Range",

@@ -1,0 +1,49 @@
+"""Fidelity of the synthetic products against real SDC files, attribute by attribute and value by value.
+
+References: the flight files in ``../shared/data/real`` (skipped when absent) and the files written by
+imap-processing 1.0.40 itself in ``tests/sdc_writer`` (the current layout, ``products.md`` §3.6, §4.5).
+Each test pins one difference that was found and fixed; ``test_synthetic.py`` holds the broader structure checks.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cdflib
+import numpy as np
+import pytest
+
+SDC_WRITER = Path(__file__).resolve().parent / "sdc_writer"
+SDC_MAG_L2 = SDC_WRITER / "imap_mag_l2_norm-gse_20260120_v001.0002.cdf"
+
+
+def _find(root: Path, pattern: str) -> Path:
+    matches = [p for p in root.rglob("*.cdf") if re.fullmatch(pattern, p.name)]
+    assert len(matches) == 1, f"{pattern}: {[p.name for p in matches]}"
+    return matches[0]
+
+
+def _same(a, b) -> bool:
+    """Attribute values equal, including their numpy type (a FILLVAL's CDF type matters)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) or isinstance(a, np.generic):
+        return type(a) is type(b) and np.array_equal(a, b)
+    return a == b
+
+
+# ---------------------------------------------------------------------------------------------- MAG L2
+@pytest.mark.parametrize("frame", ["gse", "rtn"])
+def test_mag_l2_attributes_match_imap_processing_1_0_40(synthetic_archive, frame):
+    """b_<frame>, magnitude, quality_flags, range, epoch, direction: same attribute names and values as 1.0.40."""
+    synth = cdflib.CDF(_find(synthetic_archive, rf"imap_mag_l2_norm-{frame}_20260120_v001\.0001\.cdf"))
+    ref = cdflib.CDF(SDC_MAG_L2)
+    for name in ref.cdf_info().zVariables:
+        want = ref.varattsget(name)
+        got = synth.varattsget(name.replace("b_gse", f"b_{frame}"))
+        if name == "direction_label":
+            got.pop("DEPEND_1")        # the reference puts the labels on their own dimension (products.md §1.5)
+        assert set(got) == set(want), name
+        for key, value in want.items():
+            if frame != "gse" and isinstance(value, str):
+                value = value.replace("GSE", frame.upper())
+            assert _same(got[key], value), (name, key, got[key], value)
