@@ -716,6 +716,18 @@ class Explorer(widgets.VBox):
         self._error.value = ""
         self._error.layout.display = "none"
 
+    @contextlib.contextmanager
+    def _errors_shown(self, what: str) -> Iterator[None]:
+        """Show an error raised while reacting to a picker or trait change in the error box.
+
+        Such reactions run in ipywidgets' message handler (a change made in the browser), which would send the
+        exception to the kernel log only, where a Voila user never sees it.
+        """
+        try:
+            yield
+        except Exception as err:  # noqa: BLE001 - the widget is the boundary: every error is shown, with traceback
+            self._show_error(f"{what.capitalize()} failed: {type(err).__name__}: {err}", err)
+
     def _show_error(self, message: str, err: BaseException | None = None) -> None:
         self.error = message
         self.last_exception = err
@@ -751,29 +763,34 @@ class Explorer(widgets.VBox):
 
     def _on_instrument_change(self, change: dict) -> None:
         self._catalog_instrument = None
-        self._sync_pickers()
-        if self.model.cached_catalog(self.instrument) is not None:
-            self._apply_catalog(self.model.cached_catalog(self.instrument))
-        elif not self.busy:
-            self._run("loading the catalog", self._load_catalog)
+        with self._errors_shown(f"changing the instrument to {self.instrument!r}"):
+            self._sync_pickers()
+            if self.model.cached_catalog(self.instrument) is not None:
+                self._apply_catalog(self.model.cached_catalog(self.instrument))
+            elif not self.busy:
+                self._run("loading the catalog", self._load_catalog)
 
     def _on_data_level_change(self, change: dict) -> None:
-        catalog = self.model.cached_catalog(self.instrument) if self._catalog_instrument else None
-        if catalog is not None:
-            self.descriptor = pick_choice(self.descriptor, self.model.descriptors(catalog, self.data_level),
-                                          PREFERRED_DESCRIPTORS)
-        self._sync_pickers()
-        self._show_span()
+        with self._errors_shown(f"changing the data level to {self.data_level!r}"):
+            catalog = self.model.cached_catalog(self.instrument) if self._catalog_instrument else None
+            if catalog is not None:
+                self.descriptor = pick_choice(self.descriptor, self.model.descriptors(catalog, self.data_level),
+                                              PREFERRED_DESCRIPTORS)
+            self._sync_pickers()
+            self._show_span()
 
     def _on_descriptor_change(self, change: dict) -> None:
-        self._sync_pickers()
-        self._show_span()
+        with self._errors_shown(f"changing the descriptor to {self.descriptor!r}"):
+            self._sync_pickers()
+            self._show_span()
 
     def _on_dates_change(self, change: dict) -> None:
-        self._sync_pickers()
+        with self._errors_shown("changing the dates"):
+            self._sync_pickers()
 
     def _on_version_mode_change(self, change: dict) -> None:
-        self._sync_pickers()
+        with self._errors_shown("changing the version mode"):
+            self._sync_pickers()
 
     @traitlets.validate("instrument")
     def _validate_instrument(self, proposal: dict) -> str:
