@@ -14,8 +14,12 @@ import cdflib
 import numpy as np
 import pytest
 
+from tests.conftest import REAL, requires_real
+
 SDC_WRITER = Path(__file__).resolve().parent / "sdc_writer"
 SDC_MAG_L2 = SDC_WRITER / "imap_mag_l2_norm-gse_20260120_v001.0002.cdf"
+SDC_SWE_L2 = SDC_WRITER / "imap_swe_l2_sci_20260120_v001.0001.cdf"
+FLIGHT_SWE_L2 = REAL / "imap/swe/l2/2026/05/imap_swe_l2_sci_20260512_v001.cdf"
 
 
 def _find(root: Path, pattern: str) -> Path:
@@ -47,3 +51,40 @@ def test_mag_l2_attributes_match_imap_processing_1_0_40(synthetic_archive, frame
             if frame != "gse" and isinstance(value, str):
                 value = value.replace("GSE", frame.upper())
             assert _same(got[key], value), (name, key, got[key], value)
+
+
+# ---------------------------------------------------------------------------------------------- SWE L2
+def _uncert_in_empty_bins(path: Path) -> dict[str, np.ndarray]:
+    """The stat-uncertainty values where ``flux`` is fill in a normal record, and on the all-fill records."""
+    cdf = cdflib.CDF(path)
+    bad = np.asarray(cdf.varget("data_quality")) == 255
+    empty = np.asarray(cdf.varget("flux")) <= -1e30
+    empty[bad] = False
+    out = {}
+    for name in ("psd_stat_uncert", "flux_stat_uncert"):
+        values = np.asarray(cdf.varget(name))
+        out[name] = values[empty]
+        out[f"{name}@fill"] = values[bad]
+    return out
+
+
+def _check_uncert_in_empty_bins(path: Path) -> None:
+    found = _uncert_in_empty_bins(path)
+    for name in ("psd_stat_uncert", "flux_stat_uncert"):
+        assert found[name].size > 0, f"{path.name}: no empty angle bin"
+        assert np.all(found[name] == 0.0), (path.name, name, np.unique(found[name])[:5])
+        assert np.all(found[f"{name}@fill"] <= -1e30), (path.name, name)
+
+
+def test_swe_l2_uncertainty_is_zero_in_empty_angle_bins(synthetic_archive):
+    """Empty inst_az bins: flux/PSD are fill, their uncertainties 0 (fill only on the all-fill record)."""
+    _check_uncert_in_empty_bins(_find(synthetic_archive, r"imap_swe_l2_sci_20260120_v001\.0001\.cdf"))
+
+
+def test_swe_l2_uncertainty_rule_holds_in_the_sdc_1_0_40_file():
+    _check_uncert_in_empty_bins(SDC_SWE_L2)
+
+
+@requires_real
+def test_swe_l2_uncertainty_rule_holds_in_the_flight_file():
+    _check_uncert_in_empty_bins(FLIGHT_SWE_L2)

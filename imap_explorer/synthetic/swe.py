@@ -271,6 +271,18 @@ def _f32(values: np.ndarray) -> np.ndarray:
     return values.astype(np.float32).astype(np.float64)
 
 
+def _binned_uncert(binned: np.ndarray, rel_binned: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """Angle-binned statistical uncertainty: 0 (not fill) in empty bins, fill only on all-fill records.
+
+    The flight L2 and imap-processing 1.0.40 both write 0 where no measurement fell into an ``inst_az`` bin,
+    while ``flux``/``phase_space_density`` are fill there.
+    """
+    unc = binned * rel_binned
+    unc[np.isnan(unc)] = 0.0
+    unc[fill] = np.nan
+    return _f32(unc)
+
+
 def _data_quality(rec: SweRecords) -> xr.DataArray:
     q = np.where(rec.fill, 255, 4).astype(np.uint8)
     return xr.DataArray(q, dims="epoch", attrs={
@@ -312,6 +324,7 @@ def l2_dataset(rec: SweRecords, day: np.datetime64, version: str) -> xr.Dataset:
     spin_angle = rec.spin_angle.copy()
     psd_binned = _f32(rebin(psd, rec.spin_angle))
     flux_binned = _f32(rebin(flux, rec.spin_angle))
+    rel_binned = rebin(rel, rec.spin_angle)
     spin_angle[rec.fill] = np.nan
     psd_binned[rec.fill] = np.nan
     flux_binned[rec.fill] = np.nan
@@ -337,10 +350,10 @@ def l2_dataset(rec: SweRecords, day: np.datetime64, version: str) -> xr.Dataset:
         "phase_space_density": xr.DataArray(psd_binned, dims=dims4b, attrs={**_sector_attrs(
             "Phase space density organized by energy (eV), spin angle, CEM angle", "Phase Space Density",
             "s^3 / cm^6", 1e-15, _PSD_KEY), **binned}),
-        "psd_stat_uncert": xr.DataArray(_f32(psd_binned * rebin(rel, rec.spin_angle)), dims=dims4, attrs={
+        "psd_stat_uncert": xr.DataArray(_binned_uncert(psd_binned, rel_binned, rec.fill), dims=dims4, attrs={
             **_sector_attrs("Phase space density statistical uncertainty", "Phase Space Density Stats Uncertainty",
                             "counts", 1.7976931348623157e308, _UNC_KEY, fmt="E19.5"), "SCALETYP": "linear"}),
-        "flux_stat_uncert": xr.DataArray(_f32(flux_binned * rebin(rel, rec.spin_angle)), dims=dims4, attrs={
+        "flux_stat_uncert": xr.DataArray(_binned_uncert(flux_binned, rel_binned, rec.fill), dims=dims4, attrs={
             **_sector_attrs("Flux statistical uncertainty", "Flux Stats Uncertainty", "counts",
                             1.7976931348623157e308, _UNC_KEY, fmt="E19.5"), "SCALETYP": "linear"}),
     }
