@@ -88,3 +88,20 @@ def test_swe_l2_uncertainty_rule_holds_in_the_sdc_1_0_40_file():
 @requires_real
 def test_swe_l2_uncertainty_rule_holds_in_the_flight_file():
     _check_uncert_in_empty_bins(FLIGHT_SWE_L2)
+
+
+# ---------------------------------------------------------------------------------------------- SWE L1B
+def test_swe_l1b_science_data_fillval_is_the_1_0_40_int64_min(synthetic_archive):
+    """products.md 4.4: 1.0.40 science_data FILLVAL = int64 min as a double; the fill record still holds -1e31."""
+    import imap_explorer as ie
+
+    path = _find(synthetic_archive, r"imap_swe_l1b_sci_20260120_v001\.0001\.cdf")
+    cdf = cdflib.CDF(path)
+    assert _same(cdf.varattsget("science_data")["FILLVAL"], np.float64(-9.223372036854775808e18))
+    assert cdf.varattsget("counts_stat_uncert")["FILLVAL"] == -1e31
+    bad = np.asarray(cdf.varget("data_quality")) == 255
+    assert bad.sum() == 1
+    assert np.all(np.asarray(cdf.varget("science_data"))[bad] == -1e31)
+    rate = ie.load(path)["science_data"].values
+    assert np.isnan(rate[bad]).all()
+    assert not np.isnan(rate[~bad]).any()

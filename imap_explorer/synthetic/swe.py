@@ -441,7 +441,10 @@ def l1b_dataset(rec: SweRecords, model: SolarWind, day: np.datetime64, version: 
             "Counts rate by volt step and spin sector and CEM", "counts/sec", 1.5514e-05,
             "SPASE>Particle>ParticleType:Electron,ParticleQuantity:CountRate,Qualifier:Array"),
             "VAR_NOTES": "Metadata field acq_duration is 17 uint. Max value of uint17 is 131071. Dividing max counts "
-            "by acq_duration gave validmax\n"}),
+            "by acq_duration gave validmax\n",
+            # 1.0.40: the YAML's int64-min FILLVAL cast to a double (the 2024 file said -1e31); the values written
+            # for NaN are still cdflib's -1e31 (products.md 4.4: treat both as fill)
+            "FILLVAL": np.float64(A.INT64_MIN)}),
         "counts_stat_uncert": xr.DataArray(unc, dims=dims4, attrs=_sector_attrs(
             "Counts rate statistical uncertainty", "Count Rate Stats Uncertainty", "counts/sec",
             1.7976931348623157e308, _UNC_KEY, fmt="E19.5")),
