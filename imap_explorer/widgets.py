@@ -37,6 +37,7 @@ import datetime as dt
 import html
 import io
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -568,6 +569,7 @@ class Explorer(widgets.VBox):
         self.last_exception: BaseException | None = None
         self._loaded_selection: tuple[str, ...] | None = None
         self._catalog_instrument: str | None = None
+        self._catalog_pending = False  # the instrument's catalog is wanted, and no task has started on it yet
         self._thread: threading.Thread | None = None
         self._task_lock = threading.Lock()
         self._pause = 0
@@ -664,15 +666,16 @@ class Explorer(widgets.VBox):
     # ------------------------------------------------------------------ display: first query
     def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
         bundle = super()._repr_mimebundle_(**kwargs)
-        if self._catalog_instrument != self.instrument and not self.busy:
-            self._run("loading the catalog", self._load_catalog)
+        if self._catalog_instrument != self.instrument:
+            self._want_catalog()
         return bundle
 
     # ------------------------------------------------------------------ task runner
-    def _run(self, what: str, work: Callable[[], None]) -> bool:
-        """Run ``work`` now or in a worker thread; refuse (and say so) when a task is already running."""
+    def _run(self, what: str, work: Callable[[], None], *, quiet: bool = False) -> bool:
+        """Run ``work`` now or in a worker thread; refuse (and say so, unless ``quiet``) when a task is running."""
         if not self._task_lock.acquire(blocking=False):
-            self._show_error(f"Busy: please wait for the current task to finish before {what}.")
+            if not quiet:
+                self._show_error(f"Busy: please wait for the current task to finish before {what}.")
             return False
         self.busy = True
         if self.background:
@@ -693,14 +696,23 @@ class Explorer(widgets.VBox):
         finally:
             self.busy = False
             self._task_lock.release()
+            self._start_pending_catalog()  # an instrument picked while this task ran
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the running task (if any) to finish; return ``True`` when none is running any more."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-            return not thread.is_alive()
-        return True
+        """Wait for the running task (if any) to finish; return ``True`` when none is running any more.
+
+        A task that the finished one started (the catalog of an instrument picked meanwhile) is waited for too.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            thread = self._thread
+            if thread is None:
+                return True
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return False
+            if self._thread is thread:
+                return True
 
     def _on_busy_change(self, change: dict) -> None:
         for button in self._buttons:
@@ -767,8 +779,8 @@ class Explorer(widgets.VBox):
             self._sync_pickers()
             if self.model.cached_catalog(self.instrument) is not None:
                 self._apply_catalog(self.model.cached_catalog(self.instrument))
-            elif not self.busy:
-                self._run("loading the catalog", self._load_catalog)
+            else:
+                self._want_catalog()
 
     def _on_data_level_change(self, change: dict) -> None:
         with self._errors_shown(f"changing the data level to {self.data_level!r}"):
@@ -865,7 +877,17 @@ class Explorer(widgets.VBox):
             self.selection = tuple(change["new"])
 
     # ------------------------------------------------------------------ catalog
+    def _want_catalog(self) -> None:
+        """Load the instrument's catalog now, or as soon as the running task ends."""
+        self._catalog_pending = True
+        self._start_pending_catalog()
+
+    def _start_pending_catalog(self) -> None:
+        if self._catalog_pending and self._catalog_instrument != self.instrument:
+            self._run("loading the catalog", self._load_catalog, quiet=True)  # busy: the running task starts it
+
     def _load_catalog(self, refresh: bool = False) -> None:
+        self._catalog_pending = False
         instrument = self.instrument
         self._set_status(f"Asking the archive what it holds for <b>{html.escape(instrument)}</b>…")
         catalog = self.model.catalog(instrument, refresh=refresh)

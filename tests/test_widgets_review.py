@@ -6,11 +6,50 @@ answer back until it has done something in the meantime); nothing of imap_explor
 
 from __future__ import annotations
 
+import json
+import threading
+
 import pytest
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
+from werkzeug import Request, Response  # noqa: E402
+
 from imap_explorer.widgets import Explorer  # noqa: E402
+
+
+def _record(instrument: str, data_level: str, descriptor: str, day: str = "20260120") -> dict:
+    """One row of the SDC's /query answer."""
+    name = f"imap_{instrument}_{data_level}_{descriptor}_{day}_v001.0001.cdf"
+    return {"extension": "cdf", "file_path": f"imap/{instrument}/{data_level}/{day[:4]}/{day[4:6]}/{name}",
+            "instrument": instrument, "data_level": data_level, "descriptor": descriptor, "start_date": day,
+            "repointing": None, "major_version": 1, "minor_version": 1, "ingestion_date": "20260121 01:02:03",
+            "cr": None, "crid": None, "released": True, "version": "v001.0001"}
+
+
+#: What the held-back server answers to /query?instrument=...
+CATALOGS = {"mag": [_record("mag", "l2", "norm-gse")],
+            "swe": [_record("swe", "l1b", "sci"), _record("swe", "l3", "sci")]}
+
+
+class HeldAnswers:
+    """A /query handler that holds the answers for one instrument back until the test releases them."""
+
+    def __init__(self, held: str) -> None:
+        self.held = held
+        self.arrived = threading.Event()  # a held request reached the server
+        self.release = threading.Event()
+
+    def __call__(self, request: Request) -> Response:
+        instrument = request.args.get("instrument", "")
+        if instrument == self.held:
+            self.arrived.set()
+            self.release.wait(60)
+        return Response(json.dumps(CATALOGS.get(instrument, [])), content_type="application/json")
+
+
+def _option_values(dropdown) -> list[str]:
+    return [option[1] if isinstance(option, tuple) else option for option in dropdown.options]
 
 
 def test_explorer_picker_change_error_shows_in_the_widget(monkeypatch):
@@ -23,3 +62,20 @@ def test_explorer_picker_change_error_shows_in_the_widget(monkeypatch):
     assert explorer.error.startswith("Changing the instrument to 'swe' failed: ValueError: Invalid SDC URL")
     assert "api.imap-mission.com" in explorer._error.value
     assert explorer._error.layout.display is None
+
+
+def test_explorer_instrument_picked_during_a_task_gets_its_catalog(httpserver):
+    answers = HeldAnswers("mag")
+    httpserver.expect_request("/query").respond_with_handler(answers)
+    explorer = Explorer(url=httpserver.url_for("/"))  # background=True, as in a notebook or on Voila
+    explorer._repr_mimebundle_()  # displayed: the MAG catalog is asked for in the worker thread
+    assert answers.arrived.wait(60)
+    explorer._instrument.value = "swe"  # the user picks SWE while the MAG answer is on its way
+    answers.release.set()
+    assert explorer.wait(60)
+    assert explorer.error == ""
+    assert explorer.instrument == "swe"
+    assert _option_values(explorer._data_level) == ["l1b", "l3"]  # SWE's levels, not a lone unknown 'l2'
+    assert (explorer.data_level, explorer.descriptor) == ("l1b", "sci")
+    assert "swe l1b sci" in explorer._status.value
+    assert not explorer.busy
