@@ -256,6 +256,16 @@ def _split_request(name: str) -> tuple[str, str | None]:
     return var.strip(), (dim.strip() or None)
 
 
+def _requested(variables: str | Sequence[str]) -> list[str]:
+    """The ``variables=`` argument as a list; an empty one is refused (None means the default panels)."""
+    requested = [variables] if isinstance(variables, str) else list(variables)
+    if not requested:
+        msg = ("variables=[] names no variable to plot. Pass variables=None for the panels chosen from the "
+               "product, or name at least one variable, e.g. variables=['flux'].")
+        raise ValueError(msg)
+    return requested
+
+
 def _check_variables(ds: xr.Dataset, variables: Sequence[str], source: str) -> None:
     missing = [v for v in variables if _split_request(v)[0] not in ds.variables]
     if missing:
@@ -355,7 +365,7 @@ def plan_panels(ds: xr.Dataset, variables: Sequence[str] | None = None, *,
     source = product.logical_source
     panels: list[Panel] = []
     if variables is not None:
-        variables = [variables] if isinstance(variables, str) else list(variables)
+        variables = _requested(variables)
         _check_variables(ds, variables, source)
     vector = mag_vector_variable(ds, product.descriptor) if product.instrument in ("mag", None) else None
     is_swe = product.instrument == "swe"
@@ -938,9 +948,9 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     from matplotlib import dates as mdates
 
     span = _time_range(time_range)
+    if variables is not None:
+        variables = _requested(variables)
     datasets = [_prepare(ds, span) for ds in _as_datasets(data, span)]
-    if isinstance(variables, str):
-        variables = [variables]
     plans: list[tuple[xr.Dataset, Product, list[Panel]]] = []
     for ds in datasets:
         wanted = variables

@@ -42,3 +42,13 @@ def test_quicklook_time_range_nat_end_is_open():
     assert xlim_times(fig.axes[0]) == (np.datetime64("2026-01-20T00:00:00", "ns"),
                                        np.datetime64("2026-01-20T00:00:20", "ns"))
     plt.close(fig)
+
+
+@pytest.mark.parametrize("data", [mag_dataset(10), [mag_dataset(10), mag_dataset(10, descriptor="norm-rtn")]])
+def test_quicklook_empty_variables_list_says_what_to_pass(data):
+    before = plt.get_fignums()
+    with pytest.raises(ValueError, match=r"variables=\[\] names no variable.*variables=None"):
+        ql.quicklook(data, variables=[])
+    assert plt.get_fignums() == before  # no empty figure left behind
+    with pytest.raises(ValueError, match=r"variables=\[\] names no variable"):
+        ql.plan_panels(mag_dataset(10), [])
