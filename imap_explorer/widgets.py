@@ -690,6 +690,7 @@ class Explorer(widgets.VBox):
         try:
             self._clear_error()
             work()
+            self._clear_error()  # a "Busy" refusal shown while it ran: the task it waited for has succeeded
         except Exception as err:  # noqa: BLE001 - the widget is the boundary: every error is shown, with traceback
             self._show_error(f"{what.capitalize()} failed: {type(err).__name__}: {err}", err)
             self._set_status(f"{html.escape(what.capitalize())} failed: see the error below.")

@@ -79,3 +79,20 @@ def test_explorer_instrument_picked_during_a_task_gets_its_catalog(httpserver):
     assert (explorer.data_level, explorer.descriptor) == ("l1b", "sci")
     assert "swe l1b sci" in explorer._status.value
     assert not explorer.busy
+
+
+def test_explorer_second_click_while_busy_leaves_no_error_after_success(httpserver):
+    answers = HeldAnswers("mag")
+    httpserver.expect_request("/query").respond_with_handler(answers)
+    explorer = Explorer(url=httpserver.url_for("/"), descriptor="norm-gse")
+    explorer.search()
+    assert answers.arrived.wait(60)
+    explorer.search()  # pressed again (or called from code) while the first search runs: refused, and said so
+    assert explorer.error.startswith("Busy: please wait for the current task to finish before searching")
+    assert "Busy" in explorer._error.value
+    answers.release.set()
+    assert explorer.wait(60)
+    assert len(explorer.results) == 1  # the first search succeeded ...
+    assert "1 file found" in explorer._status.value
+    assert explorer.error == ""  # ... so no red box is left behind saying otherwise
+    assert explorer._error.layout.display == "none"
