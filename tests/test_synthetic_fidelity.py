@@ -20,6 +20,7 @@ SDC_WRITER = Path(__file__).resolve().parent / "sdc_writer"
 SDC_MAG_L2 = SDC_WRITER / "imap_mag_l2_norm-gse_20260120_v001.0002.cdf"
 SDC_SWE_L2 = SDC_WRITER / "imap_swe_l2_sci_20260120_v001.0001.cdf"
 FLIGHT_SWE_L2 = REAL / "imap/swe/l2/2026/05/imap_swe_l2_sci_20260512_v001.cdf"
+FLIGHT_SWE_L1B = REAL / "imap/swe/l1b/2024/05/imap_swe_l1b_sci_20240510_v002.cdf"
 
 
 def _find(root: Path, pattern: str) -> Path:
@@ -105,3 +106,14 @@ def test_swe_l1b_science_data_fillval_is_the_1_0_40_int64_min(synthetic_archive)
     rate = ie.load(path)["science_data"].values
     assert np.isnan(rate[bad]).all()
     assert not np.isnan(rate[~bad]).any()
+
+
+# ---------------------------------------------------------------------------------------------- SWE texts
+@requires_real
+@pytest.mark.parametrize(("level", "reference"), [("l2", FLIGHT_SWE_L2), ("l2", SDC_SWE_L2), ("l1b", FLIGHT_SWE_L1B)])
+def test_swe_acquisition_time_texts_match_the_real_files(synthetic_archive, level, reference):
+    synth = cdflib.CDF(_find(synthetic_archive, rf"imap_swe_{level}_sci_20260120_v001\.0001\.cdf"))
+    want = cdflib.CDF(reference).varattsget("acquisition_time")
+    got = synth.varattsget("acquisition_time")
+    for key in ("CATDESC", "FIELDNAM", "VAR_NOTES", "UNITS", "DEPEND_1", "DEPEND_2"):
+        assert got[key] == want[key], (key, got[key], want[key])

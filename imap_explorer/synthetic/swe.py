@@ -296,18 +296,25 @@ def _data_quality(rec: SweRecords) -> xr.DataArray:
         "reserved.\n", "SCALETYP": "linear"})
 
 
-def _acq_common(rec: SweRecords) -> dict[str, xr.DataArray]:
+def _acq_common(rec: SweRecords, level: str) -> dict[str, xr.DataArray]:
+    """``acquisition_time`` and ``acq_duration``; the texts of ``acquisition_time`` differ between L1B and L2."""
     acq_time = rec.acquisition_time.copy()
     acq_time[rec.fill] = np.nan
     dims3 = ("epoch", "esa_step", "spin_sector")
+    notes = ("This stores the acquisition times of each measurement. This time is calculated by combining "
+             "ACQ_START_COARSE, ACQ_START_FINE, acquisition duration and settle duration. ")
+    if level == "l1b":      # as the L1B file (and the pipeline's L1B attribute table) word it
+        words, notes = "voltage step", notes + "It is time of each energy step and each science measurement.\n"
+        fieldnam = "Acquisition time by volt step and spin sector"
+    else:                   # flight L2 (1.0.30) and 1.0.40 L2
+        words = "ESA step"
+        notes += "It is center time of each science measurement (each energy and angle step).\n"
+        fieldnam = "Acquisition time by ESA step and spin sector"
     return {
         "acquisition_time": xr.DataArray(acq_time, dims=dims3, attrs={
-            **_step_sector_attrs("Acquisition time organized by ESA step and spin sector",
-                                 "Acquisition time by ESA step and spin sector", "sec", "E20.4", _TIME_KEY,
-                                 "support_data"),
-            "VAR_NOTES": "This stores the acquisition times of each measurement. This time is calculated by "
-            "combining ACQ_START_COARSE, ACQ_START_FINE, acquisition duration and settle duration. It is center time "
-            "of each science measurement.\n"}),
+            **_step_sector_attrs(f"Acquisition time organized by {words} and spin sector", fieldnam, "sec", "E20.4",
+                                 _TIME_KEY, "support_data"),
+            "VAR_NOTES": notes}),
         "acq_duration": xr.DataArray(rec.acq_duration, dims=dims3, attrs={
             **_step_sector_attrs("Acquisition duration", "Acquisition Duration", "microseconds", "I10", _TIME_KEY,
                                  "support_data", dtype=np.uint32, fill=4294967295, validmax=4290000000)}),
@@ -338,7 +345,7 @@ def l2_dataset(rec: SweRecords, day: np.datetime64, version: str) -> xr.Dataset:
             "s^3 / cm^6", 1e-15, _PSD_KEY)),
         "flux_spin_sector": xr.DataArray(flux, dims=dims4, attrs=_sector_attrs(
             "Number flux organized by ESA step and spin sector and CEM", "Flux", FLUX_UNITS, 1e9, _FLUX_KEY)),
-        **_acq_common(rec),
+        **_acq_common(rec, "l2"),
         "data_quality": _data_quality(rec),
         "inst_az_spin_sector": xr.DataArray(spin_angle, dims=("epoch", "esa_step", "spin_sector"), attrs=(
             _step_sector_attrs("Spin angle organized by ESA step and spin sector", "Spin Angle", "Degree", "E10.5",
@@ -448,7 +455,7 @@ def l1b_dataset(rec: SweRecords, model: SolarWind, day: np.datetime64, version: 
         "counts_stat_uncert": xr.DataArray(unc, dims=dims4, attrs=_sector_attrs(
             "Counts rate statistical uncertainty", "Count Rate Stats Uncertainty", "counts/sec",
             1.7976931348623157e308, _UNC_KEY, fmt="E19.5")),
-        **_acq_common(rec),
+        **_acq_common(rec, "l1b"),
         "esa_energy": xr.DataArray(esa_energy, dims=("epoch", "esa_step", "spin_sector"), attrs=_step_sector_attrs(
             "ESA energy organized by ESA step and spin sector", "ESA Energy", "eV", "E10.4",
             "SPASE>Support>SupportQuantity:Other,Qualifier:Array", "support_data", validmax=6000.0)),
