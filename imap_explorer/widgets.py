@@ -363,13 +363,16 @@ class ExplorerModel:
         Raises
         ------
         DownloadError
-            When any file failed; ``.failures`` names each one with the reason, ``.paths`` the others.
+            When any file failed; ``.failures`` names each one with the reason, ``.errors`` gives its
+            exception (an :class:`~imap_explorer.exceptions.ApiError` carries status, URL and the server's
+            words), ``.paths`` lists the files that did arrive.
         """
         from imap_explorer.transfer import download
 
         settings = self.settings()
         results: dict[str, Path] = {}
         failures: dict[str, str] = {}
+        errors: dict[str, BaseException] = {}
 
         def one(file_path: str) -> Path:
             with self.options():
@@ -383,13 +386,15 @@ class ExplorerModel:
                     results[fp] = future.result()
                 except DownloadError as err:
                     failures.update(err.failures or {Path(fp).name: str(err)})
+                    errors.update(err.errors or {Path(fp).name: err})
                 except Exception as err:  # noqa: BLE001 - collected and raised below with every file named
                     failures[Path(fp).name] = f"{type(err).__name__}: {err}"
+                    errors[Path(fp).name] = err
                 if on_file is not None:
                     on_file(fp, results.get(fp), failures.get(Path(fp).name))
         paths = [results[fp] for fp in file_paths if fp in results]
         if failures:
-            raise DownloadError(failures, paths)
+            raise DownloadError(failures, paths, errors)
         return paths
 
     def load(self, paths: Sequence[str | Path]) -> xr.Dataset:

@@ -7,6 +7,7 @@ answer back until it has done something in the meantime); nothing of imap_explor
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 
 import pytest
@@ -15,6 +16,9 @@ ipywidgets = pytest.importorskip("ipywidgets")
 
 from werkzeug import Request, Response  # noqa: E402
 
+from imap_explorer.exceptions import ApiError  # noqa: E402
+from imap_explorer.filenames import local_path  # noqa: E402
+from imap_explorer.server import LocalSDC  # noqa: E402
 from imap_explorer.widgets import Explorer  # noqa: E402
 
 
@@ -96,3 +100,38 @@ def test_explorer_second_click_while_busy_leaves_no_error_after_success(httpserv
     assert "1 file found" in explorer._status.value
     assert explorer.error == ""  # ... so no red box is left behind saying otherwise
     assert explorer._error.layout.display == "none"
+
+
+@pytest.fixture
+def small_sdc(synthetic_archive, tmp_path):
+    """A private copy of MAG L2 norm-gse (both days, newest versions) served by a LocalSDC: files may be removed."""
+    root = tmp_path / "archive"
+    for day in ("20260120", "20260121"):
+        source = sorted(synthetic_archive.rglob(f"imap_mag_l2_norm-gse_{day}_*.cdf"))[-1]
+        target = local_path(root, source.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    with LocalSDC(root, db=tmp_path / "index.sqlite3") as server:
+        yield server, root
+
+
+def test_explorer_download_failure_keeps_each_files_error(small_sdc):
+    server, root = small_sdc
+    explorer = Explorer(url=server.url, background=False, descriptor="norm-gse")
+    explorer.search()
+    explorer._select_all.click()
+    lost = explorer.results["file_name"][1]
+    local_path(root, lost).unlink()  # the server lost it after answering the query
+    explorer._download.click()
+    assert lost in explorer.error
+    assert "404" in explorer.error
+    failure = explorer.last_exception
+    assert set(failure.failures) == {lost}
+    assert [p.name for p in failure.paths] == [explorer.results["file_name"][0]]
+    # The per-file error (DownloadError.errors) is kept, so code can read the status, URL and server's words.
+    assert set(failure.errors) == {lost}
+    (cause,) = failure.errors.values()
+    assert isinstance(cause, ApiError)
+    assert cause.status == 404
+    assert lost in cause.url
+    assert cause.body
