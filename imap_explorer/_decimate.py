@@ -254,6 +254,9 @@ def add_minmax_line(ax, t, y, **kwargs) -> MinMaxLine:
     line = MinMaxLine(t, y, **kwargs)
     ax.xaxis_date()
     n = line.full_t.size
+    if n == 1 and kwargs.get("marker") is None:  # a line through one sample draws nothing: mark the sample
+        line.set_marker("o")
+        line.set_markersize(3.0)
     full = (float(line.full_t[0]), float(line.full_t[-1])) if n else None
     line.redecimate(full, max(int(np.ceil(ax.bbox.width)), 1))
     line._cache_key = None  # the real view is known only once the axes are laid out

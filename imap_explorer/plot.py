@@ -993,10 +993,13 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     ends = [_times(ds)[-1] for ds, _, _ in plans]
     start = span[0] if span is not None and span[0] is not None else min(starts)
     end = span[1] if span is not None and span[1] is not None else max(ends)
-    if end <= start:
-        end = start + np.timedelta64(1, "s")
+    lo, hi = start, end
+    if hi <= lo:  # a single record: centre it in a minute (a lone spectrogram record's cell), as far as the span allows
+        half = np.timedelta64(30, "s")
+        lo = lo if span is not None and span[0] is not None else lo - half
+        hi = hi if span is not None and span[1] is not None else hi + half
     for a in axes:
-        a.set_xlim(start, end)
+        a.set_xlim(lo, hi)
     bottom = axes[-1]
     locator = mdates.AutoDateLocator()
     bottom.xaxis.set_major_locator(locator)

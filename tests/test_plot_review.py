@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 
 from imap_explorer import _decimate  # noqa: E402
 from imap_explorer import plot as ql  # noqa: E402
-from tests.test_plot import mag_dataset  # noqa: E402
+from tests.test_plot import axes_columns, mag_dataset, render, swe_l2_dataset  # noqa: E402
 
 
 def xlim_times(ax) -> tuple[np.datetime64, np.datetime64]:
@@ -52,3 +52,28 @@ def test_quicklook_empty_variables_list_says_what_to_pass(data):
     assert plt.get_fignums() == before  # no empty figure left behind
     with pytest.raises(ValueError, match=r"variables=\[\] names no variable"):
         ql.plan_panels(mag_dataset(10), [])
+
+
+def test_quicklook_single_mag_record_is_drawn_inside_the_axes():
+    ds = mag_dataset(1)
+    fig = ql.quicklook(ds)
+    lo, hi = xlim_times(fig.axes[0])
+    t = ds["epoch"].values[0]
+    assert lo < t < hi  # the record is inside the view, not on its left edge
+    image = render(fig)
+    for ax in fig.axes:
+        rows, cols = axes_columns(fig, ax, image)
+        for line in ax.get_lines()[:3]:  # |B|, or B_x, B_y, B_z (not the zero line)
+            rgb = np.round(np.array(matplotlib.colors.to_rgb(line.get_color())) * 255)
+            inked = (np.abs(image[rows, cols].astype(int) - rgb).max(axis=2) <= 10).sum()
+            assert inked >= 4, f"{line.get_label()} not drawn"  # a line through one point draws no pixel
+
+
+def test_quicklook_single_swe_record_shows_its_whole_cell():
+    ds = swe_l2_dataset(3, fill_record=1).isel(epoch=[0])
+    fig = ql.quicklook(ds)
+    lo, hi = xlim_times(fig.axes[0])
+    t = ds["epoch"].values[0]
+    # a lone record's cell is one minute centred on it (record_cells); the view shows all of it
+    assert (lo, hi) == (t - np.timedelta64(30, "s"), t + np.timedelta64(30, "s"))
+    assert fig.get_suptitle().endswith("2026-01-20 00:00:00 to 2026-01-20 00:00:00 UTC")
