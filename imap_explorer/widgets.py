@@ -278,18 +278,25 @@ class ExplorerModel:
 
     @staticmethod
     def descriptors(catalog: pd.DataFrame, data_level: str) -> list[str]:
-        """The descriptors present in a catalog for one data level, sorted."""
+        """The descriptors present in a catalog for one data level (``""``: any level), sorted."""
         if catalog is None or len(catalog) == 0:
             return []
-        rows = catalog[catalog["data_level"] == data_level]
+        rows = catalog[catalog["data_level"] == data_level] if data_level else catalog
         return sorted({str(v) for v in rows["descriptor"].dropna()})
 
     @staticmethod
     def date_span(catalog: pd.DataFrame, data_level: str, descriptor: str) -> tuple[dt.date, dt.date, int] | None:
-        """First and last ``start_date`` and the file count of one product in a catalog, or ``None``."""
+        """First and last ``start_date`` and the file count of one product in a catalog, or ``None``.
+
+        An empty ``data_level`` or ``descriptor`` matches any.
+        """
         if catalog is None or len(catalog) == 0:
             return None
-        rows = catalog[(catalog["data_level"] == data_level) & (catalog["descriptor"] == descriptor)]
+        rows = catalog
+        if data_level:
+            rows = rows[rows["data_level"] == data_level]
+        if descriptor:
+            rows = rows[rows["descriptor"] == descriptor]
         if len(rows) == 0:
             return None
         return _as_date(rows["start_date"].min()), _as_date(rows["start_date"].max()), len(rows)
@@ -480,7 +487,8 @@ class Explorer(widgets.VBox):
     data_level : str, default "l2"
         Initial data level ("" for any).
     descriptor : str, default ""
-        Initial descriptor ("" for any; the first one in the archive is picked when the catalog arrives).
+        Initial descriptor ("" for any). With a data level, "" becomes the archive's first normal-rate
+        descriptor of that level when the catalog arrives; with ``data_level=""`` it stays "any".
     start_date, end_date : datetime.date or str, optional
         Initial date range (inclusive; ``None`` leaves that end open).
     version_mode : {"newest", "all"}, default "newest"
@@ -792,8 +800,7 @@ class Explorer(widgets.VBox):
         with self._errors_shown(f"changing the data level to {self.data_level!r}"):
             catalog = self.model.cached_catalog(self.instrument) if self._catalog_instrument else None
             if catalog is not None:
-                self.descriptor = pick_choice(self.descriptor, self.model.descriptors(catalog, self.data_level),
-                                              PREFERRED_DESCRIPTORS)
+                self.descriptor = self._descriptor_choice(catalog, self.data_level)
             self._sync_pickers()
             self._show_span()
 
@@ -906,15 +913,22 @@ class Explorer(widgets.VBox):
         if not levels:
             self._set_status(f"The archive at {html.escape(self.model.settings().url)} holds no files for "
                              f"instrument <b>{html.escape(self.instrument)}</b>.")
-        level = pick_choice(self.data_level, levels, PREFERRED_DATALEVELS) if levels else self.data_level
-        descriptor = (pick_choice(self.descriptor, self.model.descriptors(catalog, level), PREFERRED_DESCRIPTORS)
-                      if levels
-                      else self.descriptor)
+        if levels and self.data_level:
+            level = pick_choice(self.data_level, levels, PREFERRED_DATALEVELS)
+        else:
+            level = self.data_level  # "" (any level) stays any level
+        descriptor = self._descriptor_choice(catalog, level) if levels else self.descriptor
         with self.hold_trait_notifications():
             self.data_level, self.descriptor = level, descriptor
         self._sync_pickers()
         if levels:
             self._show_span()
+
+    def _descriptor_choice(self, catalog: pd.DataFrame, data_level: str) -> str:
+        """The descriptor to show for ``data_level``: kept when the archive has it; "" (any) kept for any level."""
+        if not data_level and not self.descriptor:
+            return ""  # any level, any descriptor: everything the instrument has
+        return pick_choice(self.descriptor, self.model.descriptors(catalog, data_level), PREFERRED_DESCRIPTORS)
 
     def _show_span(self) -> None:
         catalog = self.model.cached_catalog(self.instrument) if self._catalog_instrument else None
@@ -922,7 +936,8 @@ class Explorer(widgets.VBox):
         if span is None:
             return
         first, last, count = span
-        product = html.escape(f"{self.instrument} {self.data_level} {self.descriptor}")
+        product = html.escape(" ".join((self.instrument, self.data_level or "(any level)",
+                                         self.descriptor or "(any descriptor)")))
         self._set_status(f"The archive holds {count} file{'s' if count != 1 else ''} of <b>{product}</b>, "
                          f"from {first.isoformat()} to {last.isoformat()}. Pick dates and press <b>Search</b>.")
 

@@ -102,6 +102,13 @@ def test_explorer_second_click_while_busy_leaves_no_error_after_success(httpserv
     assert explorer._error.layout.display == "none"
 
 
+@pytest.fixture(scope="module")
+def sdc_full(synthetic_archive, tmp_path_factory):
+    """The embedded SDC over the whole shared synthetic archive (read only)."""
+    with LocalSDC(synthetic_archive, db=tmp_path_factory.mktemp("review-sdc") / "index.sqlite3") as server:
+        yield server
+
+
 @pytest.fixture
 def small_sdc(synthetic_archive, tmp_path):
     """A private copy of MAG L2 norm-gse (both days, newest versions) served by a LocalSDC: files may be removed."""
@@ -135,3 +142,25 @@ def test_explorer_download_failure_keeps_each_files_error(small_sdc):
     assert cause.status == 404
     assert lost in cause.url
     assert cause.body
+
+
+def test_explorer_any_data_level_is_kept_when_the_catalog_arrives(sdc_full):
+    # data_level="" means any level (as documented); the catalog's arrival must not turn it into 'l2'.
+    explorer = Explorer(url=sdc_full.url, background=False, data_level="", descriptor="norm-mago",
+                        start_date="2026-01-20", end_date="2026-01-20")
+    explorer.search()  # the first interaction: the catalog query, then the search
+    assert explorer.error == ""
+    assert (explorer.data_level, explorer.descriptor) == ("", "norm-mago")
+    assert sorted(zip(explorer.results["data_level"], explorer.results["descriptor"])) == [
+        ("l1b", "norm-mago"), ("l1c", "norm-mago")]
+    assert "norm-gse" in _option_values(explorer._descriptor)  # any level: every MAG descriptor is offered
+    explorer.data_level = "l1b"
+    assert explorer.descriptor == "norm-mago"
+    explorer.data_level = ""  # back to any level: the descriptor is kept, not cleared
+    assert explorer.descriptor == "norm-mago"
+
+    everything = Explorer(url=sdc_full.url, background=False, data_level="", descriptor="",
+                          start_date="2026-01-20", end_date="2026-01-20")
+    everything.search()
+    assert (everything.data_level, everything.descriptor) == ("", "")
+    assert set(everything.results["data_level"]) == {"l1b", "l1c", "l2"}
