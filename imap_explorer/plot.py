@@ -1020,6 +1020,27 @@ def _newest_per_day(frame: pd.DataFrame) -> pd.DataFrame:
     return ranked.drop_duplicates(subset=keys, keep="last").sort_values("file_path", kind="stable")
 
 
+def _output_path(output: str | Path) -> Path:
+    """The image file ``-o`` names: ``quicklook.png`` inside a directory, ``.png`` added to a bare name.
+
+    Matplotlib would write ``<name>.png`` for a name without a suffix (and ``<dir>.png`` for a directory),
+    so the file is named here, and the command reports the file it really wrote.
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    out = Path(output).expanduser()
+    if out.is_dir():
+        out = out / "quicklook.png"
+    elif not out.suffix:
+        out = out.with_name(out.name.rstrip(".") + ".png")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if out.suffix[1:].lower() not in formats:
+        msg = (f"Cannot write a {out.suffix[1:]!r} image to {str(out)!r}. "
+               f"Expected an image file name ending in one of: {', '.join(sorted(formats))} (e.g. plot.png).")
+        raise ValueError(msg)
+    return out
+
+
 def quicklook_command(args: argparse.Namespace) -> int:
     """Run ``imap-explorer quicklook``: query, download, load, plot, save; print where the image went.
 
@@ -1054,6 +1075,7 @@ def quicklook_command(args: argparse.Namespace) -> int:
     from imap_explorer.query import query
     from imap_explorer.transfer import download
 
+    out = _output_path(args.output)  # before any download: a bad -o fails fast
     params = {name: getattr(args, name, None)
               for name in ("instrument", "data_level", "descriptor", "start_date", "end_date",
                            "ingestion_start_date", "ingestion_end_date", "repointing", "version", "extension")}
@@ -1087,7 +1109,6 @@ def quicklook_command(args: argparse.Namespace) -> int:
     # axis follow the data: a burst hour or a few SWE hours should not sit in an empty day
     datasets = [_prepare(ds, span) for ds in datasets]
     fig = quicklook(datasets, variables=args.variables)
-    out = Path(args.output).expanduser()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, dpi=120)

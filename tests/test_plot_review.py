@@ -77,3 +77,41 @@ def test_quicklook_single_swe_record_shows_its_whole_cell():
     # a lone record's cell is one minute centred on it (record_cells); the view shows all of it
     assert (lo, hi) == (t - np.timedelta64(30, "s"), t + np.timedelta64(30, "s"))
     assert fig.get_suptitle().endswith("2026-01-20 00:00:00 to 2026-01-20 00:00:00 UTC")
+
+
+@pytest.fixture
+def sdc(synthetic_archive):
+    from imap_explorer.server import LocalSDC
+
+    with LocalSDC(synthetic_archive) as server:
+        yield server
+
+
+MAG_DAY = ["quicklook", "--instrument", "mag", "--data-level", "l2", "--descriptor", "norm-gse",
+           "--start-date", "20260120", "--end-date", "20260120"]
+
+
+@pytest.mark.parametrize(("given", "written"), [("plot", "plot.png"), ("plots", "plots/quicklook.png")])
+def test_cli_quicklook_reports_the_file_it_wrote(sdc, tmp_path, capsys, given, written):
+    from imap_explorer.cli import main
+
+    (tmp_path / "plots").mkdir()
+    code = main(["--url", sdc.url, *MAG_DAY, "-o", str(tmp_path / given)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.strip() == f"Saved quick-look plot to {(tmp_path / written).resolve()}"
+    assert plt.imread(tmp_path / written).shape[1] == 1200  # a real PNG, where the message says
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png")) == [written]
+
+
+def test_cli_quicklook_unknown_image_format_fails_before_downloading(sdc, tmp_path, capsys):
+    from imap_explorer.cli import main
+
+    code = main(["--url", sdc.url, *MAG_DAY, "-o", str(tmp_path / "new" / "plot.pgn")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    assert "Cannot write a 'pgn' image" in err
+    assert "png, ps" in err  # the formats that would do
+    assert not (tmp_path / "new").exists()
+    assert not list((tmp_path / "data").rglob("*.cdf"))  # nothing downloaded for a typo in -o
