@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +30,9 @@ def _record(instrument: str, data_level: str, descriptor: str, day: str = "20260
             "instrument": instrument, "data_level": data_level, "descriptor": descriptor, "start_date": day,
             "repointing": None, "major_version": 1, "minor_version": 1, "ingestion_date": "20260121 01:02:03",
             "cr": None, "crid": None, "released": True, "version": "v001.0001"}
+
+
+APP = Path(__file__).resolve().parents[1] / "imap_explorer" / "app" / "explorer.ipynb"
 
 
 #: What the held-back server answers to /query?instrument=...
@@ -164,3 +168,45 @@ def test_explorer_any_data_level_is_kept_when_the_catalog_arrives(sdc_full):
     everything.search()
     assert (everything.data_level, everything.descriptor) == ("", "")
     assert set(everything.results["data_level"]) == {"l1b", "l1c", "l2"}
+
+
+def _run_app_cell() -> Explorer:
+    """Run the Voila app notebook's code cell here, as its kernel would; return the Explorer it shows."""
+    (code,) = ["".join(c["source"]) for c in json.loads(APP.read_text())["cells"] if c["cell_type"] == "code"]
+    namespace: dict = {}
+    exec(compile(code, str(APP), "exec"), namespace)  # noqa: S102 - the app's own cell
+    return namespace["explorer"]
+
+
+@pytest.mark.parametrize(("source", "expected"), [(None, "https://api.imap-mission.com"),
+                                                   ("sdc", "https://api.imap-mission.com"), ("local", "local")])
+def test_app_notebook_follows_imap_explorer_source(synthetic_archive, monkeypatch, source, expected):
+    from imap_explorer.demo import tutorial_source
+
+    if source is None:
+        monkeypatch.delenv("IMAP_EXPLORER_SOURCE", raising=False)
+    else:
+        monkeypatch.setenv("IMAP_EXPLORER_SOURCE", source)
+    monkeypatch.setenv("IMAP_EXPLORER_ARCHIVE", str(synthetic_archive))  # the archive 'local' serves
+    try:
+        explorer = _run_app_cell()
+        url = explorer.model.settings().url
+        if expected == "local":  # the embedded server over the synthetic archive, started in this kernel
+            assert url.startswith("http://127.0.0.1:")
+            explorer.search()
+            assert explorer.wait(60)
+            assert explorer.error == ""
+            assert len(explorer.results) > 0
+        else:
+            assert url == expected
+    finally:
+        if source == "local":
+            tutorial_source("local").close()
+
+
+def test_app_notebook_keeps_an_explicit_sdc_url(small_sdc, monkeypatch):
+    # `imap-explorer demo` (and the browser test) name their server in IMAP_DATA_ACCESS_URL: it wins.
+    server, _ = small_sdc
+    monkeypatch.setenv("IMAP_EXPLORER_SOURCE", "local")
+    monkeypatch.setenv("IMAP_DATA_ACCESS_URL", server.url)
+    assert _run_app_cell().model.settings().url == server.url
