@@ -657,6 +657,13 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
         log_y = True  # SWE coordinates say SCALE_TYP linear, but energy steps are logarithmic
     if panel.kind == "pitch_angle":
         ylabel = f"Pitch angle [{_units(ds[dim], 'deg')}]" if dim in ds.variables else "Pitch angle [deg]"
+    if z.shape[0] == 0:  # no records in the time range (stacked with other datasets): the y axis only
+        edges = _axis_edges(y, log_y)
+        ax.xaxis_date()
+        ax.set_yscale("log" if log_y else "linear")
+        ax.set_ylim(float(np.min(edges)), float(np.max(edges)))
+        ax.set_ylabel(ylabel)
+        return
     log_z = panel.kind in ("energy_spectrogram", "angle_spectrogram", "pitch_angle") or scale_type(var) == "log"
     order = np.argsort(y)
     y, z = y[order], z[:, order]
@@ -711,6 +718,9 @@ def _draw_panel(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product, cache:
         _draw_lines(ax, ds, panel)
     else:
         _draw_spectrogram(ax, ds, panel, product)
+    if ds.sizes["epoch"] == 0:
+        ax.text(0.5, 0.5, f"{product.logical_source}: no records in this time range", transform=ax.transAxes,
+                ha="center", va="center", color="0.4")
     _legend(ax)
     ax.grid(True, lw=0.3, alpha=0.5)
 
@@ -815,7 +825,15 @@ def _as_datasets(data: Any, time_range: tuple | None) -> list[xr.Dataset]:
     raise TypeError(msg)
 
 
-def _prepare(ds: xr.Dataset, span: tuple | None) -> xr.Dataset:
+def _no_records(datasets: list[xr.Dataset], span: tuple | None) -> ValueError:
+    sources = sorted({product_of(ds).logical_source for ds in datasets})
+    where = "" if span is None else f" between {span[0]} and {span[1]}"
+    verb = "has" if len(sources) == 1 else "have"
+    return ValueError(f"{', '.join(sources)} {verb} no records{where}: nothing to plot.")
+
+
+def _prepare(ds: xr.Dataset, span: tuple | None, *, empty_ok: bool = False) -> xr.Dataset:
+    """Sort ``ds`` by time, drop NaT records and keep those in ``span``; without any left, raise unless ``empty_ok``."""
     if "epoch" not in ds.dims:
         source = product_of(ds).logical_source
         msg = (f"{source} has no 'epoch' dimension; quicklook plots time series. "
@@ -841,10 +859,8 @@ def _prepare(ds: xr.Dataset, span: tuple | None) -> xr.Dataset:
         hi = int(np.searchsorted(tn, span[1].astype(np.int64), side="left"))
     if (lo, hi) != (0, tn.size):
         ds = ds.isel(epoch=slice(lo, max(hi, lo)))
-    if ds.sizes["epoch"] == 0:
-        where = "" if span is None else f" between {span[0]} and {span[1]}"
-        msg = f"{product_of(ds).logical_source} has no records{where}: nothing to plot."
-        raise ValueError(msg)
+    if ds.sizes["epoch"] == 0 and not empty_ok:
+        raise _no_records([ds], span)
     return ds
 
 
@@ -910,7 +926,8 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
         With several datasets, each draws the requested variables it has.
     time_range : (start, end), optional
         Only records in ``[start, end)`` are drawn and the time axis spans exactly that; either end
-        may be None. Strings, datetimes and ``numpy.datetime64`` are accepted (UTC).
+        may be None. Strings, datetimes and ``numpy.datetime64`` are accepted (UTC). A stacked
+        dataset without records in it keeps its panels, empty and saying so.
     ax : matplotlib Axes or sequence of Axes, optional
         Draw into these axes (one per panel) instead of a new figure.
     energy : float, optional
@@ -923,7 +940,7 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     Raises
     ------
     ValueError
-        Unknown variable or dimension, nothing to plot, no records in ``time_range``, or ``ax`` does
+        Unknown variable or dimension, nothing to plot, no dataset with records in ``time_range``, or ``ax`` does
         not match the number of panels.
     TypeError
         ``data`` is of an unsupported type.
@@ -950,7 +967,11 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     span = _time_range(time_range)
     if variables is not None:
         variables = _requested(variables)
-    datasets = [_prepare(ds, span) for ds in _as_datasets(data, span)]
+    datasets = [_prepare(ds, span, empty_ok=True) for ds in _as_datasets(data, span)]
+    empty = [ds for ds in datasets if ds.sizes["epoch"] == 0]
+    if empty and len(empty) == len(datasets):
+        raise _no_records(empty, span)
+    # stacked with others, a dataset without records in the time range is an empty panel saying so
     plans: list[tuple[xr.Dataset, Product, list[Panel]]] = []
     for ds in datasets:
         wanted = variables
@@ -962,6 +983,8 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     if not plans:
         msg = f"None of the datasets has the variables {', '.join(map(repr, variables or []))}."
         raise ValueError(msg)
+    if not any(ds.sizes["epoch"] for ds, _, _ in plans):
+        raise _no_records([ds for ds, _, _ in plans], span)
     n_panels = sum(len(p) for _, _, p in plans)
 
     if ax is None:
@@ -989,8 +1012,9 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
         raise
     del cache
 
-    starts = [_times(ds)[0] for ds, _, _ in plans]
-    ends = [_times(ds)[-1] for ds, _, _ in plans]
+    drawn = [ds for ds, _, _ in plans if ds.sizes["epoch"]]
+    starts = [_times(ds)[0] for ds in drawn]
+    ends = [_times(ds)[-1] for ds in drawn]
     start = span[0] if span is not None and span[0] is not None else min(starts)
     end = span[1] if span is not None and span[1] is not None else max(ends)
     lo, hi = start, end
@@ -1107,7 +1131,9 @@ def quicklook_command(args: argparse.Namespace) -> int:
         datasets.append(load([str(p) for p in paths]))
     # trim to the requested days (MAG L1A-L1C carry +-30 min of the neighbouring days), but let the time
     # axis follow the data: a burst hour or a few SWE hours should not sit in an empty day
-    datasets = [_prepare(ds, span) for ds in datasets]
+    datasets = [_prepare(ds, span, empty_ok=True) for ds in datasets]
+    if not any(ds.sizes["epoch"] for ds in datasets):
+        raise _no_records(datasets, span)
     fig = quicklook(datasets, variables=args.variables)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

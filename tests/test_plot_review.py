@@ -115,3 +115,26 @@ def test_cli_quicklook_unknown_image_format_fails_before_downloading(sdc, tmp_pa
     assert "png, ps" in err  # the formats that would do
     assert not (tmp_path / "new").exists()
     assert not list((tmp_path / "data").rglob("*.cdf"))  # nothing downloaded for a typo in -o
+
+
+def test_quicklook_overview_keeps_a_dataset_without_records_in_the_time_range_as_an_empty_panel():
+    from matplotlib.collections import QuadMesh
+
+    mag = mag_dataset(7200)  # 00:00-01:00
+    swe = swe_l2_dataset(30)
+    swe = swe.assign_coords(epoch=swe["epoch"].values + np.timedelta64(2, "h"))  # 02:00-02:30
+    fig = ql.quicklook([mag, swe], time_range=("2026-01-20T00:10", "2026-01-20T00:40"))
+    mag_ax, swe_ax = fig.axes[1], fig.axes[2]
+    assert xlim_times(mag_ax) == (np.datetime64("2026-01-20T00:10", "ns"), np.datetime64("2026-01-20T00:40", "ns"))
+    assert mag_ax.get_lines()[0].full_t.size == 3600  # MAG drawn for the half hour asked
+    assert swe_ax.get_ylabel() == "Energy [eV]"
+    assert swe_ax.get_yscale() == "log"
+    assert not [c for c in swe_ax.collections if isinstance(c, QuadMesh)]
+    assert [t.get_text() for t in swe_ax.texts] == ["imap_swe_l2_sci: no records in this time range"]
+    assert fig.get_suptitle().startswith("imap_mag_l2_norm-gse v001.0001 | imap_swe_l2_sci v002\n")
+    render(fig)
+    # with no dataset left to draw, it is still an error naming them
+    with pytest.raises(ValueError, match="imap_mag_l2_norm-gse, imap_swe_l2_sci have no records between"):
+        ql.quicklook([mag, swe], time_range=("2026-01-20T05:00", None))
+    with pytest.raises(ValueError, match="imap_swe_l2_sci has no records between"):
+        ql.quicklook([mag, swe], time_range=("2026-01-20T00:10", "2026-01-20T00:40"), variables=["flux"])
