@@ -612,13 +612,18 @@ def _reduce_to(var: xr.DataArray, keep: str) -> xr.DataArray:
     return xr.DataArray(data, dims=("epoch", keep), coords={"epoch": var["epoch"]}, attrs=var.attrs)
 
 
+def _all_finite(var: xr.DataArray) -> bool:
+    return bool(np.all(np.isfinite(np.asarray(var.values, dtype=np.float64))))
+
+
 def _y_axis(ds: xr.Dataset, var: xr.DataArray, dim: str, product: Product) -> tuple[np.ndarray, str, bool]:
     """Values, label and log flag of a spectrogram's y axis."""
     n = var.sizes[dim]
-    if dim == "energy" and "energy" in ds.variables:
+    # a coordinate with fill (NaN) cannot place the cells: fall back to the nominal energies or the index
+    if dim == "energy" and "energy" in ds.variables and ds["energy"].ndim == 1 and _all_finite(ds["energy"]):
         return np.asarray(ds["energy"].values, dtype=np.float64), f"Energy [{_units(ds['energy'], 'eV')}]", True
-    if dim == "esa_step" and product.instrument == "swe":
-        if "esa_energy" in ds.variables and "esa_step" in ds["esa_energy"].dims:
+    if dim in ("esa_step", "energy") and product.instrument == "swe":
+        if dim == "esa_step" and "esa_energy" in ds.variables and "esa_step" in ds["esa_energy"].dims:
             e = ds["esa_energy"]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", category=RuntimeWarning)
@@ -629,7 +634,7 @@ def _y_axis(ds: xr.Dataset, var: xr.DataArray, dim: str, product: Product) -> tu
         if n == len(SWE_ENERGIES_EV):
             return np.array(SWE_ENERGIES_EV), "Energy (nominal) [eV]", True
     coord = ds[dim] if dim in ds.variables else None
-    if coord is not None and coord.dtype.kind in "iuf" and coord.ndim == 1:
+    if coord is not None and coord.dtype.kind in "iuf" and coord.ndim == 1 and _all_finite(coord):
         return (np.asarray(coord.values, dtype=np.float64), _label(coord, dim),
                 scale_type(coord) == "log" and bool(np.all(coord.values > 0)))
     return np.arange(n, dtype=np.float64), dim, False

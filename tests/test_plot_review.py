@@ -138,3 +138,30 @@ def test_quicklook_overview_keeps_a_dataset_without_records_in_the_time_range_as
         ql.quicklook([mag, swe], time_range=("2026-01-20T05:00", None))
     with pytest.raises(ValueError, match="imap_swe_l2_sci has no records between"):
         ql.quicklook([mag, swe], time_range=("2026-01-20T00:10", "2026-01-20T00:40"), variables=["flux"])
+
+
+def test_quicklook_spectrogram_coordinate_with_fill_falls_back_instead_of_crashing():
+    import xarray as xr
+
+    t = np.datetime64("2026-01-20", "ns") + np.arange(40) * np.timedelta64(10, "s")
+    rates = np.random.default_rng(0).uniform(1.0, 10.0, (40, 8))
+    channel = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, np.nan])  # the last channel's value is fill
+    ds = xr.Dataset({"rates": (("epoch", "channel"), rates, {"DISPLAY_TYPE": "spectrogram", "SCALETYP": "log",
+                                                             "UNITS": "counts/s"})},
+                    coords={"epoch": t, "channel": ("channel", channel, {"SCALETYP": "log", "UNITS": "keV"})},
+                    attrs={"Logical_source": "imap_hit_l2_rates"})
+    fig = ql.quicklook(ds)
+    ax = fig.axes[0]
+    (mesh,) = ax.collections
+    assert mesh.get_array().shape == (8, 40)  # every channel drawn, by index
+    assert ax.get_ylabel() == "channel"
+    np.testing.assert_allclose(mesh.get_coordinates()[:, 0, 1], np.arange(9) - 0.5)
+
+    swe = swe_l2_dataset(5)
+    energy = swe["energy"].values.copy()
+    energy[-1] = np.nan  # SWE: the nominal ESA energies instead
+    fig = ql.quicklook(swe.assign_coords(energy=("energy", energy, swe["energy"].attrs)))
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "Energy (nominal) [eV]"
+    assert ax.get_yscale() == "log"
+    render(fig)
