@@ -980,6 +980,9 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
     ds = xr.Dataset(data_vars, coords=coord_vars, attrs=dict(ref.global_attrs))
     ds.encoding["source"] = str(ref.path)
     ds.encoding["source_files"] = [str(f.path) for f in opened]
+    current = {id(f) for f in _drop_superseded(opened)}
+    # files replaced by a higher version of their product-day: listed, but they supplied no records
+    ds.encoding["superseded_files"] = [str(f.path) for f in opened if id(f) not in current]
     return ds
 
 

@@ -880,7 +880,8 @@ def _versions(ds: xr.Dataset) -> list[str]:
         if value is not None:
             names += [str(v) for v in (value if isinstance(value, (list, tuple, np.ndarray)) else [value])]
     sources = ds.encoding.get("source_files") or ([ds.encoding["source"]] if ds.encoding.get("source") else [])
-    names += [str(v) for v in sources]
+    superseded = {str(v) for v in ds.encoding.get("superseded_files", ())}  # they supplied no records
+    names += [str(v) for v in sources if str(v) not in superseded]
     versions = [m.group(1) for n in names if (m := _VERSION_RE.search(Path(n).name))]
     if not versions:
         file_id = ds.attrs.get("Logical_file_id")

@@ -1067,8 +1067,11 @@ class Explorer(widgets.VBox):
         self._loaded_selection = selection
         self._show_dataset(dataset)
         sizes = ", ".join(f"{k}: {v}" for k, v in dataset.sizes.items())
+        superseded = [Path(p).name for p in dataset.encoding.get("superseded_files", ())]
+        note = (f" {len(superseded)} older version{'s' if len(superseded) != 1 else ''} of the same day "
+                f"supplied no records: {html.escape(', '.join(superseded))}." if superseded else "")
         self._set_status(f"Loaded {len(paths)} file{'s' if len(paths) != 1 else ''} ({html.escape(sizes)}) into "
-                         "<code>explorer.dataset</code>.")
+                         f"<code>explorer.dataset</code>.{note}")
         return dataset
 
     def quicklook(self) -> None:

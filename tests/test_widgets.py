@@ -327,6 +327,18 @@ def test_explorer_version_mode_newest_or_all(versioned_sdc):
     assert list(explorer.results["file_name"]) == [older, newer]
 
 
+def test_explorer_load_of_two_versions_says_the_older_supplied_nothing(versioned_sdc):
+    server, _, older, newer = versioned_sdc
+    explorer = Explorer(url=server.url, background=False, descriptor="norm-gse", start_date="2026-01-21",
+                        end_date="2026-01-21", version_mode="all")
+    explorer._search.click()
+    explorer.selection = (older, newer)
+    explorer._load.click()
+    assert explorer.error == ""
+    assert "Loaded 2 files" in explorer._status.value
+    assert f"1 older version of the same day supplied no records: {older}" in explorer._status.value
+
+
 def test_explorer_download_failure_names_the_file(versioned_sdc):
     server, root, older, newer = versioned_sdc
     explorer = Explorer(url=server.url, background=False, descriptor="norm-gse", version_mode="all")
