@@ -838,7 +838,12 @@ def _no_records(datasets: list[xr.Dataset], span: tuple | None) -> ValueError:
 
 
 def _prepare(ds: xr.Dataset, span: tuple | None, *, empty_ok: bool = False) -> xr.Dataset:
-    """Sort ``ds`` by time, drop NaT records and keep those in ``span``; without any left, raise unless ``empty_ok``."""
+    """Sort ``ds`` by time, drop NaT and repeated records and keep those in ``span``.
+
+    A time that occurs more than once (``xr.concat`` of overlapping loads; :func:`imap_explorer.load` never
+    returns one) keeps its first record: a repeat would give a spectrogram cell of zero width, which masks
+    the column, and a line segment that goes nowhere. Without any record left, raise unless ``empty_ok``.
+    """
     if "epoch" not in ds.dims:
         source = product_of(ds).logical_source
         msg = (f"{source} has no 'epoch' dimension; quicklook plots time series. "
@@ -854,6 +859,10 @@ def _prepare(ds: xr.Dataset, span: tuple | None, *, empty_ok: bool = False) -> x
     if tn.size > 1 and bool((tn[1:] < tn[:-1]).any()):
         order = np.argsort(tn, kind="stable")  # NaT (int64 min) sorts first
         ds, t = ds.isel(epoch=order), t[order]
+        tn = t.view(np.int64)
+    if tn.size > 1 and bool((tn[1:] == tn[:-1]).any()):  # a stable sort keeps a repeated time's first record first
+        keep = np.concatenate([[True], tn[1:] != tn[:-1]])
+        ds, t = ds.isel(epoch=np.flatnonzero(keep)), t[keep]
         tn = t.view(np.int64)
     # sorted now: NaT records lead, and the time range is a slice (no copy of the data)
     lo = int(np.searchsorted(tn, np.iinfo(np.int64).min, side="right"))

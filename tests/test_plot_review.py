@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 
 from imap_explorer import _decimate  # noqa: E402
 from imap_explorer import plot as ql  # noqa: E402
-from tests.test_plot import axes_columns, mag_dataset, render, swe_l2_dataset  # noqa: E402
+from tests.test_plot import axes_columns, mag_dataset, render, swe_l2_dataset, swe_l3_dataset  # noqa: E402
 
 
 def xlim_times(ax) -> tuple[np.datetime64, np.datetime64]:
@@ -165,3 +165,34 @@ def test_quicklook_spectrogram_coordinate_with_fill_falls_back_instead_of_crashi
     assert ax.get_ylabel() == "Energy (nominal) [eV]"
     assert ax.get_yscale() == "log"
     render(fig)
+
+
+def _overlapping_loads(ds):
+    """Two loads concatenated by hand: the second overlaps the first by a third of the records."""
+    import xarray as xr
+
+    n = ds.sizes["epoch"]
+    return xr.concat([ds.isel(epoch=slice(0, 2 * n // 3)), ds.isel(epoch=slice(n // 3, n))], dim="epoch",
+                     data_vars="minimal", coords="minimal", compat="override")
+
+
+@pytest.mark.parametrize("make", [lambda: mag_dataset(600), lambda: swe_l2_dataset(30), lambda: swe_l3_dataset(20)],
+                         ids=["mag", "swe_l2", "swe_l3"])
+@pytest.mark.parametrize("concat", ["with_itself", "overlapping"])
+def test_quicklook_repeated_epochs_draw_as_the_deduplicated_data(make, concat):
+    import xarray as xr
+
+    ds = make()
+    repeated = (xr.concat([ds, ds], dim="epoch", data_vars="minimal", coords="minimal", compat="override")
+                if concat == "with_itself" else _overlapping_loads(ds))
+    assert repeated.sizes["epoch"] > ds.sizes["epoch"]
+    expected, got = ql.quicklook(ds), ql.quicklook(repeated)
+    for ax_expected, ax_got in zip(expected.axes, got.axes):
+        for mesh_expected, mesh_got in zip(ax_expected.collections, ax_got.collections):
+            if hasattr(mesh_expected, "get_coordinates"):  # a zero-width cell masked whole columns
+                np.testing.assert_array_equal(mesh_got.get_coordinates(), mesh_expected.get_coordinates())
+                np.testing.assert_array_equal(np.ma.getmaskarray(mesh_got.get_array()),
+                                              np.ma.getmaskarray(mesh_expected.get_array()))
+        for line_expected, line_got in zip(ax_expected.get_lines(), ax_got.get_lines()):
+            np.testing.assert_array_equal(np.asarray(line_got.get_xydata()), np.asarray(line_expected.get_xydata()))
+    np.testing.assert_array_equal(render(got), render(expected))
