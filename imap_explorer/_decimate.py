@@ -8,7 +8,9 @@ between two bins, an all-NaN or empty bin). :class:`MinMaxLine` is a :class:`~ma
 that keeps the full data and, whenever it is drawn after its axes' ``xlim`` or size changed (zoom and pan
 in ipympl, saving at another dpi), decimates it again into :data:`OVERSAMPLE` bins per output pixel
 column of the visible range, aligned with the pixel grid. Rendered, it matches the every-point line to
-within 2 px per column (see ``tests/test_plot.py`` and ``benchmarks/bench_plot.py``).
+within 2 px per column (see ``tests/test_plot.py`` and ``benchmarks/bench_plot.py``). A finite sample between
+two fill values draws no line, decimated or not: :func:`add_minmax_line` gives such samples a marker-only
+companion line (:func:`lone_samples`), re-decimated with it.
 
 Spectrograms get the same treatment in time: :class:`BinnedSpectrogram` keeps the full-resolution
 ``(time, y)`` array and shows at most :data:`MAX_SPECTROGRAM_COLUMNS` time columns of it, averaging records
@@ -30,8 +32,8 @@ from matplotlib import dates as mdates
 from matplotlib.lines import Line2D
 
 __all__ = ["GAP_FACTOR", "MAX_SPECTROGRAM_COLUMNS", "BinnedSpectrogram", "MinMaxLine", "add_binned_spectrogram",
-           "add_minmax_line", "cell_edges", "column_means", "gap_mask", "insert_gaps", "minmax_decimate", "ns_to_num",
-           "num_to_ns", "record_cells", "time_bins"]
+           "add_minmax_line", "cell_edges", "column_means", "gap_mask", "insert_gaps", "lone_samples",
+           "minmax_decimate", "ns_to_num", "num_to_ns", "record_cells", "time_bins"]
 
 #: An interval longer than GAP_FACTOR times both neighbouring intervals is drawn as a gap.
 GAP_FACTOR = 3.0
@@ -88,6 +90,30 @@ def insert_gaps(t: np.ndarray, y: np.ndarray, factor: float = GAP_FACTOR) -> tup
     t_new = np.insert(t, gaps + 1, t[gaps] + (t[gaps + 1] - t[gaps]) // 2)
     y_new = np.insert(np.asarray(y, dtype=np.float64), gaps + 1, np.nan, axis=0)
     return t_new, y_new
+
+
+def lone_samples(y: np.ndarray) -> np.ndarray:
+    """Indices of the finite samples whose neighbours are both non-finite (or missing, at the ends).
+
+    A line needs two neighbouring finite points, so these samples draw no pixel on their own, decimated or not:
+    :func:`add_minmax_line` marks them. Only the non-finite positions are listed (no full-size temporaries
+    beyond one boolean mask).
+
+    Examples
+    --------
+    >>> lone_samples(np.array([1.0, np.nan, 2.0, np.nan, np.nan, 3.0, 4.0, np.nan, 5.0])).tolist()
+    [0, 2, 8]
+    >>> lone_samples(np.array([7.0])).tolist(), lone_samples(np.array([1.0, 2.0])).tolist()
+    ([0], [])
+    """
+    y = np.asarray(y)
+    if y.dtype.kind not in "fc":
+        return np.arange(y.size) if y.size == 1 else np.empty(0, np.intp)
+    breaks = np.flatnonzero(~np.isfinite(y))
+    # with a virtual break before the first and after the last sample, a lone sample sits between two
+    # breaks two positions apart
+    bounds = np.concatenate([[-1], breaks, [y.size]])
+    return bounds[:-1][np.diff(bounds) == 2] + 1
 
 
 def minmax_decimate(
@@ -190,6 +216,8 @@ class MinMaxLine(Line2D):
             t_ns = t_ns.astype("datetime64[ns]", copy=False).view(np.int64)
         self.full_t = t_ns
         self.full_y = np.asarray(y)
+        #: Marker-only MinMaxLine of the samples no segment reaches (see :func:`add_minmax_line`), or None.
+        self.lone_markers: MinMaxLine | None = None
         self._cache_key: tuple | None = None
         self.oversample = OVERSAMPLE
         super().__init__([], [], **kwargs)
@@ -247,7 +275,10 @@ class MinMaxLine(Line2D):
 def add_minmax_line(ax, t, y, **kwargs) -> MinMaxLine:
     """Add a :class:`MinMaxLine` of ``y`` against datetime64 ``t`` to ``ax`` and return it.
 
-    The axes gets a date x axis and an ``xlim_changed`` callback that re-decimates its lines.
+    The axes gets a date x axis and an ``xlim_changed`` callback that re-decimates its lines. Finite samples
+    whose neighbours are both fill (see :func:`lone_samples`) draw no line; unless the line has markers they
+    get a marker-only :class:`MinMaxLine` of their own (``line.lone_markers``, same colour, kept out of the
+    legend), which is re-decimated with the line on every zoom.
     """
     if "color" not in kwargs and "c" not in kwargs:
         kwargs["color"] = ax._get_lines.get_next_color()
@@ -257,10 +288,20 @@ def add_minmax_line(ax, t, y, **kwargs) -> MinMaxLine:
     if n == 1 and kwargs.get("marker") is None:  # a line through one sample draws nothing: mark the sample
         line.set_marker("o")
         line.set_markersize(3.0)
+    width = max(int(np.ceil(ax.bbox.width)), 1)
     full = (float(line.full_t[0]), float(line.full_t[-1])) if n else None
-    line.redecimate(full, max(int(np.ceil(ax.bbox.width)), 1))
+    line.redecimate(full, width)
     line._cache_key = None  # the real view is known only once the axes are laid out
     ax.add_line(line)
+    lone = lone_samples(line.full_y) if line.get_marker() in (None, "None", "none", "", " ") else ()
+    if len(lone):
+        markers = MinMaxLine(line.full_t[lone], line.full_y[lone], color=line.get_color(), alpha=line.get_alpha(),
+                             zorder=line.get_zorder(), linestyle="none", marker="o", markersize=3.0,
+                             label=f"_lone samples of {line.get_label()}")
+        markers.redecimate(full, width)
+        markers._cache_key = None
+        ax.add_line(markers)
+        line.lone_markers = markers
     if not getattr(ax, "_imap_minmax_connected", False):
         ax.callbacks.connect("xlim_changed", _on_xlim_changed)
         ax._imap_minmax_connected = True

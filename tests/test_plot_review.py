@@ -13,7 +13,14 @@ import pytest  # noqa: E402
 
 from imap_explorer import _decimate  # noqa: E402
 from imap_explorer import plot as ql  # noqa: E402
-from tests.test_plot import axes_columns, mag_dataset, render, swe_l2_dataset, swe_l3_dataset  # noqa: E402
+from tests.test_plot import (  # noqa: E402
+    axes_columns,
+    legend_texts,
+    mag_dataset,
+    render,
+    swe_l2_dataset,
+    swe_l3_dataset,
+)
 
 
 def xlim_times(ax) -> tuple[np.datetime64, np.datetime64]:
@@ -196,3 +203,60 @@ def test_quicklook_repeated_epochs_draw_as_the_deduplicated_data(make, concat):
         for line_expected, line_got in zip(ax_expected.get_lines(), ax_got.get_lines()):
             np.testing.assert_array_equal(np.asarray(line_got.get_xydata()), np.asarray(line_expected.get_xydata()))
     np.testing.assert_array_equal(render(got), render(expected))
+
+
+def inked_near(fig, ax, image, t, y, color, radius=3, tol=10) -> int:
+    """Pixels of ``color`` within ``radius`` px of the data point ``(t, y)``."""
+    x, yd = ax.transData.transform((_decimate.ns_to_num(np.datetime64(t, "ns").view(np.int64)), y))
+    row, col = int(round(image.shape[0] - yd)), int(round(x))
+    patch = image[max(row - radius, 0):row + radius + 1, max(col - radius, 0):col + radius + 1].astype(int)
+    rgb = np.round(np.array(matplotlib.colors.to_rgb(color)) * 255)
+    return int((np.abs(patch - rgb).max(axis=2) <= tol).sum())
+
+
+def lone_sample_dataset(kind, n):
+    """Fill everywhere but a run at the start and three samples, each between two fill values."""
+    import xarray as xr
+
+    lone = [n // 2, 2 * n // 3, 5 * n // 6]
+    if kind == "mag":
+        ds = mag_dataset(n)
+        b = ds["b_gse"].values
+        b[:] = np.nan
+        b[: n // 4] = 1.0
+        b[lone] = [[4.0, -4.0, 2.0], [3.0, -3.0, -2.0], [5.0, -1.0, 0.5]]
+        return ds, lone
+    t = mag_dataset(n)["epoch"].values
+    rate = np.full(n, np.nan)
+    rate[: n // 4] = 10.0
+    rate[lone] = [30.0, 50.0, 20.0]
+    ds = xr.Dataset({"rate": ("epoch", rate, {"DISPLAY_TYPE": "time_series", "VAR_TYPE": "data", "UNITS": "Hz"})},
+                    coords={"epoch": t}, attrs={"Logical_source": "imap_hit_l2_rates"})
+    return ds, lone
+
+
+@pytest.mark.parametrize("kind", ["mag", "generic"])
+@pytest.mark.parametrize("n", [600, 200_000], ids=["every_sample", "decimated"])
+def test_quicklook_lone_samples_between_fill_are_drawn(kind, n):
+    ds, lone = lone_sample_dataset(kind, n)
+    t = ds["epoch"].values
+    fig = ql.quicklook(ds)
+    image = render(fig)
+    for ax in fig.axes:
+        lines = [line for line in ax.get_lines() if isinstance(line, _decimate.MinMaxLine)
+                 and not line.get_label().startswith("_")]
+        assert lines
+        for line in lines:
+            assert line.get_label() in legend_texts(ax)  # the markers stay out of the legend
+            for i in lone:
+                y = float(line.full_y[i])
+                assert inked_near(fig, ax, image, t[i], y, line.get_color()) >= 4, f"{line.get_label()} at {i}"
+    # zoomed on the second sample (every sample drawn again, in a view with no neighbour of it), and the
+    # markers follow the zoom in every panel
+    fig.axes[0].set_xlim(t[lone[1]] - 20 * np.timedelta64(500, "ms"), t[lone[1]] + 20 * np.timedelta64(500, "ms"))
+    image = render(fig)
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if isinstance(line, _decimate.MinMaxLine) and not line.get_label().startswith("_"):
+                y = float(line.full_y[lone[1]])
+                assert inked_near(fig, ax, image, t[lone[1]], y, line.get_color()) >= 4, line.get_label()
