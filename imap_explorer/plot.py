@@ -11,7 +11,8 @@ attributes of each variable, and only then drawn:
   ``"<variable>:<dimension>"`` (e.g. ``"flux:inst_el"``) draws it against that angle instead.
 * SWE L3: a pitch-angle spectrogram at one energy, plus density, speed and temperature panels.
 * Anything else ISTP: ``DISPLAY_TYPE`` ``time_series`` -> lines with ``LABL_PTR_1`` legends,
-  ``spectrogram`` -> ``pcolormesh``, log colour/axes where ``SCALETYP`` (or ``SCALE_TYP``) says so.
+  ``spectrogram`` -> ``pcolormesh``, log colour/axes where ``SCALETYP`` (or ``SCALE_TYP``) says so; on a
+  log axis, line values <= 0 are gaps.
 
 Long series are drawn with min-max decimation to the pixel width (:mod:`imap_explorer._decimate`),
 re-done on zoom, so a day of 128 Hz burst data plots in well under a second and looks the same as
@@ -568,11 +569,14 @@ def _draw_lines(ax: Axes, ds: xr.Dataset, panel: Panel) -> None:
     t = _times(ds)
     members = panel.members or (panel.variable,)
     first = ds[members[0]]
+    log = scale_type(first) == "log"
     for name in members:
         var = ds[name]
         values = np.asarray(var.values)
         if values.dtype.kind != "f":
             values = values.astype(np.float64)
+        if log:  # a log axis has no place for zero or less: a gap, not a drop to the bottom of the axes
+            values = np.where(values > 0, values, np.nan)
         if values.ndim == 1:
             label = panel.labels[members.index(name)] if panel.labels else name
             add_minmax_line(ax, t, values, lw=0.8, label=label)
@@ -586,7 +590,7 @@ def _draw_lines(ax: Axes, ds: xr.Dataset, panel: Panel) -> None:
         ax.set_ylabel(f"{panel.title} [{units}]" if units else panel.title)
     else:
         ax.set_ylabel(_wrap(_label(first, panel.variable), 30))
-    if scale_type(first) == "log":
+    if log:
         ax.set_yscale("log")
     ax.autoscale_view()
 

@@ -260,3 +260,47 @@ def test_quicklook_lone_samples_between_fill_are_drawn(kind, n):
             if isinstance(line, _decimate.MinMaxLine) and not line.get_label().startswith("_"):
                 y = float(line.full_y[lone[1]])
                 assert inked_near(fig, ax, image, t[lone[1]], y, line.get_color()) >= 4, line.get_label()
+
+
+def rates_dataset(n, scale):
+    """A count-rate series around 10 Hz with a run of zeros and a run of negative values (bad background)."""
+    import xarray as xr
+
+    t = mag_dataset(n)["epoch"].values
+    rate = 10.0 + np.random.default_rng(1).uniform(-1.0, 1.0, n)
+    zeros, negative = slice(2 * n // 5, 9 * n // 20), slice(3 * n // 5, 31 * n // 50)
+    rate[zeros], rate[negative] = 0.0, -3.0
+    attrs = {"DISPLAY_TYPE": "time_series", "VAR_TYPE": "data", "UNITS": "Hz", "SCALETYP": scale}
+    ds = xr.Dataset({"rate": ("epoch", rate, attrs)}, coords={"epoch": t},
+                    attrs={"Logical_source": "imap_hit_l2_rates"})
+    return ds, (zeros, negative)
+
+
+@pytest.mark.parametrize("n", [600, 200_000], ids=["every_sample", "decimated"])
+def test_quicklook_log_line_panel_leaves_zero_and_negative_values_as_gaps(n):
+    ds, runs = rates_dataset(n, "log")
+    fig = ql.quicklook(ds)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    (line,) = (li for li in ax.get_lines() if not li.get_label().startswith("_"))
+    for run in runs:
+        assert np.isnan(line.full_y[run]).all()
+    image = render(fig)
+    rows, cols = axes_columns(fig, ax, image)
+    rgb = np.round(np.array(matplotlib.colors.to_rgb(line.get_color())) * 255)
+    inked = (np.abs(image[rows, cols].astype(int) - rgb).max(axis=2) <= 60).any(axis=1)
+    bottom, top = ax.transData.transform([(0, 9.0), (0, 11.0)])[:, 1]  # the data lie in 9-11 Hz
+    height = image.shape[0]
+    below = np.arange(rows.start, rows.stop) > height - bottom + 3
+    above = np.arange(rows.start, rows.stop) < height - top - 3
+    assert inked.any()
+    assert not inked[below].any()  # no line drops to the bottom of the axes
+    assert not inked[above].any()
+
+    # a linear axis draws zeros and negative values as they are
+    ds, runs = rates_dataset(n, "linear")
+    fig = ql.quicklook(ds)
+    (line,) = (li for li in fig.axes[0].get_lines() if not li.get_label().startswith("_"))
+    assert fig.axes[0].get_yscale() == "linear"
+    np.testing.assert_array_equal(line.full_y, ds["rate"].values)
+    assert fig.axes[0].get_ylim()[0] < -3.0
