@@ -922,7 +922,7 @@ def _title(datasets: list[xr.Dataset], start: np.datetime64, end: np.datetime64)
 
 # --------------------------------------------------------------------------- public API
 def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: Any = None,
-              ax: Axes | Sequence[Axes] | None = None, energy: float | None = None) -> Figure:
+              ax: Axes | Sequence[Axes] | None = None, energy: float | None = None, pyplot: bool = True) -> Figure:
     """Draw a quick-look figure of IMAP data: panels chosen from the product, one shared time axis.
 
     MAG products show ``|B|`` and the field components (labelled from the frame in the descriptor,
@@ -951,6 +951,11 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
         Draw into these axes (one per panel) instead of a new figure.
     energy : float, optional
         Energy in eV of the SWE L3 pitch-angle panel (nearest bin; default 270 eV).
+    pyplot : bool, default True
+        Make the new figure with :mod:`matplotlib.pyplot` (shown by the notebook's backend; close it with
+        ``plt.close``). ``False`` makes a plain Figure with an Agg canvas that pyplot never holds: safe to build
+        in another thread than the notebook's (the Explorer's worker), shown only where you display or save it.
+        Ignored with ``ax``.
 
     Returns
     -------
@@ -980,7 +985,6 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     ['|B| [nT]', 'B GSE [nT]']
     >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
-    import matplotlib.pyplot as plt
     from matplotlib import dates as mdates
 
     span = _time_range(time_range)
@@ -1007,9 +1011,8 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     n_panels = sum(len(p) for _, _, p in plans)
 
     if ax is None:
-        fig, axes = plt.subplots(n_panels, 1, sharex=True, squeeze=False, layout="constrained",
-                                 figsize=(10.0, 1.0 + _PANEL_HEIGHT * n_panels))
-        axes = list(axes[:, 0])
+        fig = _new_figure(pyplot, figsize=(10.0, 1.0 + _PANEL_HEIGHT * n_panels), layout="constrained")
+        axes = list(fig.subplots(n_panels, 1, sharex=True, squeeze=False)[:, 0])
     else:
         axes = [ax] if not isinstance(ax, (list, tuple, np.ndarray)) else list(np.ravel(ax))
         if len(axes) != n_panels:
@@ -1026,7 +1029,9 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
                 _draw_panel(axes[i], ds, panel, product, cache)
                 i += 1
     except BaseException:
-        if ax is None:  # no half-drawn figure left behind in pyplot
+        if ax is None and pyplot:  # no half-drawn figure left behind in pyplot
+            import matplotlib.pyplot as plt
+
             plt.close(fig)
         raise
     del cache
@@ -1050,6 +1055,20 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     bottom.set_xlabel("Time (UTC)")
     if ax is None:
         fig.suptitle(_title([ds for ds, _, _ in plans], start, end), fontsize="medium")
+    return fig
+
+
+def _new_figure(pyplot: bool, **kwargs: Any) -> Figure:
+    """A new empty figure: pyplot's, or a plain Figure on an Agg canvas that no global registry knows."""
+    if pyplot:
+        import matplotlib.pyplot as plt
+
+        return plt.figure(**kwargs)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
     return fig
 
 

@@ -21,7 +21,8 @@ Threads
     worker thread, one task at a time, so the page stays responsive; widgets are updated from that thread
     (ipywidgets supports this) and the buttons are disabled meanwhile. :meth:`Explorer.wait` joins the running
     task. ``background=False`` runs everything synchronously in the caller (the test suite uses it): a button
-    ``click()`` returns when the work is done.
+    ``click()`` returns when the work is done. The quick-look figure is drawn without pyplot (a plain Figure
+    on an Agg canvas, shown as an image), so the notebook's main thread never finds it among pyplot's figures.
 
 Errors
     Every error raised by a task is shown in the widget's error box (its message, and the traceback in a
@@ -414,10 +415,15 @@ class ExplorerModel:
 
     @staticmethod
     def quicklook(dataset: xr.Dataset) -> Figure:
-        """Plot a Dataset (:func:`imap_explorer.plot.quicklook`)."""
+        """Plot a Dataset (:func:`imap_explorer.plot.quicklook`) into a Figure that pyplot does not hold.
+
+        The Explorer plots in a worker thread while the notebook may run other cells: a figure made through
+        pyplot would sit in pyplot's global list meanwhile, and the inline backend shows every figure there at
+        the end of any cell (half drawn, under an unrelated cell). This one has an Agg canvas of its own.
+        """
         from imap_explorer.plot import quicklook
 
-        return quicklook(dataset)
+        return quicklook(dataset, pyplot=False)
 
 
 def _check_instrument(instrument: str) -> None:
@@ -1087,7 +1093,6 @@ class Explorer(widgets.VBox):
             self._load_work()
         self._set_status("Plotting…")
         figure = self.model.quicklook(self.dataset)
-        _forget_pyplot(figure)
         png = figure_png(figure)
         self.figure = figure
         self._show_figure(figure, png)
@@ -1130,11 +1135,3 @@ def _describe(value: Any) -> str:
         return "any"
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
-
-def _forget_pyplot(figure: Figure) -> None:
-    """Detach a figure from pyplot so the inline backend does not show it again under the next cell."""
-    import sys
-
-    plt = sys.modules.get("matplotlib.pyplot")
-    if plt is not None:  # closing a figure pyplot does not manage is a no-op
-        plt.close(figure)

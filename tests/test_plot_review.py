@@ -304,3 +304,20 @@ def test_quicklook_log_line_panel_leaves_zero_and_negative_values_as_gaps(n):
     assert fig.axes[0].get_yscale() == "linear"
     np.testing.assert_array_equal(line.full_y, ds["rate"].values)
     assert fig.axes[0].get_ylim()[0] < -3.0
+
+
+def test_quicklook_without_pyplot_draws_the_same_figure_that_pyplot_never_holds():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    ds = mag_dataset(4000, fill=slice(100, 200))
+    before = plt.get_fignums()
+    fig = ql.quicklook(ds, pyplot=False)
+    assert plt.get_fignums() == before
+    assert isinstance(fig.canvas, FigureCanvasAgg)
+    assert fig.canvas.manager is None
+    expected = ql.quicklook(ds)
+    assert plt.get_fignums() == [*before, expected.number]
+    np.testing.assert_array_equal(render(fig), render(expected))
+    with pytest.raises(ValueError, match="not in imap_mag_l2_norm-gse"):
+        ql.quicklook(ds, variables=["nope"], pyplot=False)
+    assert plt.get_fignums() == [*before, expected.number]

@@ -6,16 +6,19 @@ answer back until it has done something in the meantime); nothing of imap_explor
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
 from werkzeug import Request, Response  # noqa: E402
+from xarray.backends import BackendArray  # noqa: E402
 
 from imap_explorer.exceptions import ApiError  # noqa: E402
 from imap_explorer.filenames import local_path  # noqa: E402
@@ -210,3 +213,62 @@ def test_app_notebook_keeps_an_explicit_sdc_url(small_sdc, monkeypatch):
     monkeypatch.setenv("IMAP_EXPLORER_SOURCE", "local")
     monkeypatch.setenv("IMAP_DATA_ACCESS_URL", server.url)
     assert _run_app_cell().model.settings().url == server.url
+
+
+class HeldValues(BackendArray):
+    """Array values that a worker thread can read only once the test releases them (an xarray backend array)."""
+
+    def __init__(self, values) -> None:
+        self.values, self.shape, self.dtype = values, values.shape, values.dtype
+        self.arrived = threading.Event()  # a worker thread started reading
+        self.release = threading.Event()
+
+    def __getitem__(self, key):
+        from xarray.core import indexing
+
+        return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.BASIC, self._read)
+
+    def _read(self, key):
+        if threading.current_thread() is not threading.main_thread():
+            self.arrived.set()
+            self.release.wait(60)
+        return self.values[key]
+
+
+def test_explorer_quicklook_in_its_worker_thread_leaves_pyplot_alone(small_sdc):
+    # The inline backend shows (and closes) every figure pyplot holds at the end of each cell: a figure the
+    # Explorer's worker thread registered there while the user ran another cell would appear, half drawn, in
+    # that cell. The Explorer's figure must never be in pyplot, not even while it is being drawn.
+    import matplotlib.pyplot as plt
+    import xarray as xr
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from xarray.core import indexing
+
+    server, _ = small_sdc
+    explorer = Explorer(url=server.url, descriptor="norm-gse", start_date="2026-01-20", end_date="2026-01-20")
+    explorer.search()
+    assert explorer.wait(60)
+    explorer._select_all.click()
+    explorer.load()
+    assert explorer.wait(60)
+    assert explorer.error == ""
+    loaded = explorer.dataset
+    held = HeldValues(np.asarray(loaded["b_gse"].values))
+    lazy = xr.Variable(loaded["b_gse"].dims, indexing.LazilyIndexedArray(held), loaded["b_gse"].attrs)
+    explorer.dataset = loaded.assign(b_gse=lazy)  # the same data, read by the plot only when released
+
+    before = plt.get_fignums()
+    explorer.quicklook()  # in the Explorer's worker thread
+    try:
+        assert held.arrived.wait(60)  # the worker is drawing the panels now
+        assert plt.get_fignums() == before  # pyplot (the notebook's main thread) sees no figure of the Explorer
+    finally:
+        held.release.set()
+    assert explorer.wait(60)
+    assert explorer.error == ""
+    assert plt.get_fignums() == before
+    figure = explorer.figure
+    assert isinstance(figure.canvas, FigureCanvasAgg)
+    assert [a.get_ylabel() for a in figure.axes if a.get_label() != "<colorbar>"] == ["|B| [nT]", "B GSE [nT]"]
+    (shown,) = explorer._output.outputs
+    assert base64.b64decode(shown["data"]["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
