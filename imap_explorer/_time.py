@@ -15,9 +15,12 @@ array(['2026-01-20T00:00:00.000000000'], dtype='datetime64[ns]')
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
-__all__ = ["LEAP_SECONDS_TT2000", "TT2000_FILL", "datetime64_to_tt2000", "tt2000_to_datetime64"]
+__all__ = ["LEAP_SECONDS_TT2000", "TT2000_FILL", "datetime64_to_tt2000", "time_pair", "tt2000_to_datetime64"]
 
 #: TT2000 of 00:00:00 UTC on the day after each leap second since 1999 (TAI-UTC 33..37 s after it).
 LEAP_SECONDS_TT2000 = np.array(
@@ -76,3 +79,33 @@ def datetime64_to_tt2000(times) -> np.ndarray:
     if nat.any():
         out = np.where(nat, TT2000_FILL, out)
     return out
+
+
+def time_pair(time_range: Any) -> tuple[Any, Any] | None:
+    """The two ends of a ``time_range`` argument as given (None for no range).
+
+    Accepted: a ``(start, end)`` tuple or list, a slice, or a two-element numpy array, DatetimeIndex or Series.
+
+    Examples
+    --------
+    >>> time_pair(("2026-01-20", None)), time_pair(slice("2026-01-20", "2026-01-21"))
+    (('2026-01-20', None), ('2026-01-20', '2026-01-21'))
+    >>> time_pair(np.array(["2026-01-20", "2026-01-21"], dtype="datetime64[D]"))
+    (np.datetime64('2026-01-20'), np.datetime64('2026-01-21'))
+    >>> time_pair("2026-01-20")
+    Traceback (most recent call last):
+    ...
+    ValueError: time_range must be a (start, end) pair, got '2026-01-20'; e.g. time_range=('2026-01-20T06:00', \
+'2026-01-20T12:00'). Either end may be None.
+    """
+    if time_range is None:
+        return None
+    if isinstance(time_range, slice):
+        time_range = (time_range.start, time_range.stop)
+    elif type(time_range).__module__.split(".")[0] in ("numpy", "pandas") and np.ndim(time_range) == 1:
+        time_range = list(time_range)  # numpy scalars, not tolist()'s integers for datetime64[ns]
+    if isinstance(time_range, (str, bytes)) or not isinstance(time_range, Sequence) or len(time_range) != 2:
+        msg = (f"time_range must be a (start, end) pair, got {time_range!r}; "
+               "e.g. time_range=('2026-01-20T06:00', '2026-01-20T12:00'). Either end may be None.")
+        raise ValueError(msg)
+    return time_range[0], time_range[1]

@@ -67,7 +67,7 @@ from xarray.core import indexing
 
 import imap_explorer.accessor  # noqa: F401 - registers the ds.imap accessor
 from imap_explorer import _reader
-from imap_explorer._time import TT2000_FILL, datetime64_to_tt2000, tt2000_to_datetime64
+from imap_explorer._time import TT2000_FILL, datetime64_to_tt2000, time_pair, tt2000_to_datetime64
 from imap_explorer.exceptions import ImapExplorerError, InvalidFileError
 from imap_explorer.filenames import FileInfo, local_path, parse_filename
 
@@ -503,19 +503,12 @@ def _as_ns(value: Any, what: str) -> int | None:
 
 
 def _time_bounds(time_range: Any) -> tuple[int | None, int | None]:
-    if time_range is None:
+    pair = time_pair(time_range)
+    if pair is None:
         return None, None
-    if isinstance(time_range, slice):
-        time_range = (time_range.start, time_range.stop)
-    elif type(time_range).__module__.split(".")[0] in ("numpy", "pandas") and np.ndim(time_range) == 1:
-        time_range = list(time_range)  # e.g. a two-element datetime64 array or DatetimeIndex
-    if isinstance(time_range, (str, bytes)) or not isinstance(time_range, Sequence) or len(time_range) != 2:
-        msg = (f"time_range must be a (start, end) pair, got {time_range!r}; "
-               "e.g. time_range=('2026-01-20T06:00', '2026-01-20T12:00'). Either end may be None.")
-        raise ValueError(msg)
-    lo, hi = _as_ns(time_range[0], "time_range start"), _as_ns(time_range[1], "time_range end")
+    lo, hi = _as_ns(pair[0], "time_range start"), _as_ns(pair[1], "time_range end")
     if lo is not None and hi is not None and hi < lo:
-        raise ValueError(f"time_range end {time_range[1]!r} is before its start {time_range[0]!r}.")
+        raise ValueError(f"time_range end {pair[1]!r} is before its start {pair[0]!r}.")
     return lo, hi
 
 

@@ -757,18 +757,12 @@ def _time_bound(value: Any) -> np.datetime64 | None:
 
 
 def _time_range(time_range: Any) -> tuple[np.datetime64 | None, np.datetime64 | None] | None:
-    if time_range is None:
+    from imap_explorer._time import time_pair
+
+    pair = time_pair(time_range)  # the pairs ie.load accepts
+    if pair is None:
         return None
-    # the pairs ie.load accepts: a slice, a two-element numpy array, DatetimeIndex or Series
-    if isinstance(time_range, slice):
-        time_range = (time_range.start, time_range.stop)
-    elif type(time_range).__module__.split(".")[0] in ("numpy", "pandas") and np.ndim(time_range) == 1:
-        time_range = list(time_range)
-    if isinstance(time_range, (str, bytes)) or not isinstance(time_range, Sequence) or len(time_range) != 2:
-        msg = (f"time_range must be a (start, end) pair, got {time_range!r}; "
-               "e.g. time_range=('2026-01-20T06:00', '2026-01-20T12:00'). Either end may be None.")
-        raise ValueError(msg)
-    start, end = (_time_bound(v) for v in time_range)
+    start, end = (_time_bound(v) for v in pair)
     if start is not None and end is not None and end <= start:
         msg = f"time_range end {end} is not after its start {start}."
         raise ValueError(msg)
