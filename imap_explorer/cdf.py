@@ -1134,9 +1134,8 @@ def get_data(
     after = [_file_day(key) > last_day.date() for key in frame["file_path"]]
     own, extra = frame[[not a for a in after]], frame[after]
     if len(own) and len(extra):
-        end_tt = _as_ns(end, "end_date")
-        last = [_last_time(path) for path in _as_paths(own)]  # (downloads the range's own files)
-        if all(t is not None and t >= end_tt for t in last):
+        last = [t for t in map(_last_time, _as_paths(own)) if t is not None]  # (downloads the own files)
+        if last and max(last) >= _as_ns(end, "end_date"):  # the own files reach the end of the range
             frame = own
     return load(frame, variables=variables, chunks=chunks, time_range=(start, end))
 

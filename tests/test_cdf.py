@@ -643,25 +643,34 @@ def test_get_data_takes_the_record_before_midnight_from_the_next_days_file(tmp_p
 
     archive = tmp_path / "archive"
     model = SolarWind("2026-01-20")
-    day1 = write_swe_day(archive, "2026-01-20", model=model, hours=(23.5, 24.0), levels=("l2",))[0]
-    day2 = write_swe_day(archive, "2026-01-21", model=model, hours=(0.0, 0.5), levels=("l2",))[0]
-    first_of_day2 = load(day2, variables="data_quality").epoch.values[0]
-    assert first_of_day2 < np.datetime64("2026-01-21T00:00")  # the layout this test is about
-    monkeypatch.setenv("IMAP_DATA_DIR", str(tmp_path / "data"))
+    day20 = write_swe_day(archive, "2026-01-20", model=model, hours=(23.5, 24.0), levels=("l2",))[0]
+    day21 = write_swe_day(archive, "2026-01-21", model=model, hours=(0.0, 0.5), levels=("l2",))[0]
+    day22 = write_swe_day(archive, "2026-01-22", model=model, hours=(0.0, 0.5), levels=("l2",))[0]
+    first_of_day21 = load(day21, variables="data_quality").epoch.values[0]
+    assert first_of_day21 < np.datetime64("2026-01-21T00:00")  # the layout this test is about
+    data = tmp_path / "data"
+    monkeypatch.setenv("IMAP_DATA_DIR", str(data))
+
+    def downloaded() -> list[str]:
+        return sorted(p.name for p in data.rglob("*.cdf"))
+
     with LocalSDC(archive, db=tmp_path / "index.sqlite3") as sdc:
         monkeypatch.setenv("IMAP_DATA_ACCESS_URL", sdc.url)
         ds = get_data(instrument="swe", data_level="l2", descriptor="sci", variables="data_quality",
                       start_date="2026-01-20T23:00", end_date="2026-01-21")
-        assert ds.epoch.values[-1] == first_of_day2
-        assert ds.sizes["epoch"] == load(day1).sizes["epoch"] + 1
-        assert sorted(p.name for p in (tmp_path / "data").rglob("*.cdf")) == [day1.name, day2.name]
-        # a range that ends before the day's last record does not fetch the next day's file
-        (tmp_path / "data" / "imap/swe/l2/2026/01" / day2.name).unlink()
+        assert ds.epoch.values[-1] == first_of_day21
+        assert ds.sizes["epoch"] == load(day20).sizes["epoch"] + 1
+        assert downloaded() == [day20.name, day21.name]
+        # a range whose own files reach past its end does not fetch the next day's file, even when an earlier
+        # own file ends before the range does
+        for f in data.rglob("*.cdf"):
+            f.unlink()
         ds = get_data(instrument="swe", data_level="l2", descriptor="sci", variables="data_quality",
-                      start_date="2026-01-20T23:30", end_date="2026-01-20T23:45")
+                      start_date="2026-01-20T23:40", end_date="2026-01-21T00:10")
         assert ds.sizes["epoch"] > 0
-        assert ds.epoch.values[-1] < np.datetime64("2026-01-20T23:45")
-        assert sorted(p.name for p in (tmp_path / "data").rglob("*.cdf")) == [day1.name]
+        assert ds.epoch.values[-1] < np.datetime64("2026-01-21T00:10")
+        assert day22.name not in downloaded()
+        assert downloaded() == [day20.name, day21.name]
 
 
 # ---------------------------------------------------------------------------------------------------- SDC writer
