@@ -10,6 +10,25 @@ import pytest
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 requires_real = pytest.mark.skipif(not REAL.is_dir(), reason="real IMAP CDFs not available (../shared/data/real)")
 
+#: Files written by imap-processing 1.0.40 itself (tests/sdc_writer/make_files.py). They are stored as
+#: ``sdc-writer_<rest of the SDC name>`` so that no tracked file can be taken for a flight file; the
+#: ``sdc_writer`` fixture gives them back under their SDC names.
+SDC_WRITER = Path(__file__).resolve().parent / "sdc_writer"
+SDC_WRITER_PREFIX = "sdc-writer_"
+SDC_WRITER_NAMES = sorted(p.name.replace(SDC_WRITER_PREFIX, "imap_", 1) for p in SDC_WRITER.glob("*.cdf"))
+
+
+@pytest.fixture
+def sdc_writer(tmp_path) -> dict[str, Path]:
+    """The imap-processing files copied into a temporary folder under their SDC names: ``{name: path}``."""
+    import shutil
+
+    folder = tmp_path / "sdc_writer"
+    folder.mkdir()
+    return {name: Path(shutil.copyfile(SDC_WRITER / name.replace("imap_", SDC_WRITER_PREFIX, 1), folder / name))
+            for name in SDC_WRITER_NAMES}
+
+
 #: The small synthetic archive every server/load/plot test shares (built once per session).
 ARCHIVE_START = "2026-01-20"
 ARCHIVE_DAYS = 2

@@ -18,7 +18,7 @@ from imap_explorer import _reader, cdf
 from imap_explorer._time import datetime64_to_tt2000
 from imap_explorer.cdf import InvalidFileWarning, get_data, load
 from imap_explorer.exceptions import InvalidFileError
-from tests.conftest import REAL, requires_real
+from tests.conftest import REAL, SDC_WRITER_NAMES, requires_real
 
 MAG_L1B = REAL / "imap/mag/l1b/2025/10/imap_mag_l1b_norm-mago_20251017_v001.0001.cdf"
 MAG_L1D = REAL / "imap/mag/l1d/2026/02/imap_mag_l1d_norm-dsrf_20260228_v005.cdf"
@@ -29,8 +29,6 @@ SWE_L1B = REAL / "imap/swe/l1b/2024/05/imap_swe_l1b_sci_20240510_v002.cdf"
 SWE_L2 = REAL / "imap/swe/l2/2026/05/imap_swe_l2_sci_20260512_v001.cdf"
 REAL_FILES = [MAG_L1B, MAG_L1D, MAG_L2_0120, MAG_L2_0228, SWE_L1A, SWE_L1B, SWE_L2]
 EPOCH_FILL = np.int64(-9223372036854775808)
-SDC_WRITER = Path(__file__).resolve().parent / "sdc_writer"
-SDC_WRITER_FILES = sorted(SDC_WRITER.glob("*.cdf"))
 
 
 def cdflib_epoch(path: Path) -> np.ndarray:
@@ -674,14 +672,14 @@ def test_get_data_takes_the_record_before_midnight_from_the_next_days_file(tmp_p
 
 
 # ---------------------------------------------------------------------------------------------------- SDC writer
-@pytest.mark.parametrize("path", SDC_WRITER_FILES, ids=lambda p: p.name)
-def test_load_file_written_by_the_sdc_pipeline_matches_cdflib(path):
+@pytest.mark.parametrize("name", SDC_WRITER_NAMES)
+def test_load_file_written_by_the_sdc_pipeline_matches_cdflib(sdc_writer, name):
     """Files written by imap-processing 1.0.40 itself (tests/sdc_writer/make_files.py says how)."""
-    assert_matches_cdflib(path)
+    assert_matches_cdflib(sdc_writer[name])
 
 
-def test_load_mag_l2_written_by_the_sdc_pipeline():
-    ds = load(SDC_WRITER / "imap_mag_l2_norm-gse_20260120_v001.0002.cdf")
+def test_load_mag_l2_written_by_the_sdc_pipeline(sdc_writer):
+    ds = load(sdc_writer["imap_mag_l2_norm-gse_20260120_v001.0002.cdf"])
     assert int(ds.b_gse.isnull().all("direction").sum()) == 10  # NaN written as FILLVAL by write_cdf
     assert int(ds.b_gse.isnull().any("direction").sum()) == 10
     assert ds.b_gse.dims == ("epoch", "direction")
@@ -694,9 +692,8 @@ def test_load_mag_l2_written_by_the_sdc_pipeline():
     assert str(ds.epoch.values[0]) == "2026-01-20T00:00:00.000000000"
 
 
-def test_load_swe_l2_written_by_the_sdc_pipeline_has_the_flight_layout():
-    path = SDC_WRITER / "imap_swe_l2_sci_20260120_v001.0001.cdf"
-    ds = load(path)
+def test_load_swe_l2_written_by_the_sdc_pipeline_has_the_flight_layout(sdc_writer):
+    ds = load(sdc_writer["imap_swe_l2_sci_20260120_v001.0001.cdf"])
     assert ds.flux.dims == ("epoch", "energy", "inst_az", "inst_el")
     assert ds.phase_space_density_spin_sector.dims == ("epoch", "esa_step", "spin_sector", "cem_id")
     assert ds.sizes == {"epoch": 3, "energy": 24, "inst_az": 30, "inst_el": 7, "esa_step": 24, "spin_sector": 30,

@@ -14,11 +14,10 @@ import cdflib
 import numpy as np
 import pytest
 
-from tests.conftest import REAL, requires_real
+from tests.conftest import REAL, SDC_WRITER, requires_real
 
-SDC_WRITER = Path(__file__).resolve().parent / "sdc_writer"
-SDC_MAG_L2 = SDC_WRITER / "imap_mag_l2_norm-gse_20260120_v001.0002.cdf"
-SDC_SWE_L2 = SDC_WRITER / "imap_swe_l2_sci_20260120_v001.0001.cdf"
+SDC_MAG_L2 = SDC_WRITER / "sdc-writer_mag_l2_norm-gse_20260120_v001.0002.cdf"
+SDC_SWE_L2 = SDC_WRITER / "sdc-writer_swe_l2_sci_20260120_v001.0001.cdf"
 FLIGHT_SWE_L2 = REAL / "imap/swe/l2/2026/05/imap_swe_l2_sci_20260512_v001.cdf"
 FLIGHT_SWE_L1B = REAL / "imap/swe/l1b/2024/05/imap_swe_l1b_sci_20240510_v002.cdf"
 

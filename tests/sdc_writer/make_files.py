@@ -6,6 +6,9 @@ an older xarray and pulls in SPICE and astropy). To write them again, in a throw
     python -m venv /tmp/ip && /tmp/ip/bin/pip install "imap-processing==1.0.40" -e .
     /tmp/ip/bin/python tests/sdc_writer/make_files.py
 
+Each is stored as ``sdc-writer_<rest of its SDC name>`` (the tests copy it back under its SDC name), so that no
+file in the repository can be taken for a flight file.
+
 * ``imap_mag_l2_norm-gse_20260120_v001.0002.cdf``: a MAG L2 dataset built with the pipeline's attribute tables
   (``ImapCdfAttributes``, mag l2) and written by ``imap_processing.cdf.utils.write_cdf``; rows 100-109 are NaN
   (written as FILLVAL).
@@ -81,8 +84,9 @@ def main() -> int:
         written.append(write_cdf(l2))
 
         for path in written:
-            shutil.copy(path, HERE / path.name)
-            print(f"wrote {path.name} ({path.stat().st_size} bytes)")
+            stored = HERE / path.name.replace("imap_", "sdc-writer_", 1)  # not to be taken for a flight file
+            shutil.copy(path, stored)
+            print(f"wrote {stored.name} ({path.stat().st_size} bytes)")
     return 0
 
 
