@@ -180,7 +180,6 @@ class _Partial:
         self.part: Path | None = None
         self.received = 0
         self.head = b""
-        self.total: int | None = None
         self.validator: str | None = None
         self.counted = False  # the file's size was added to the progress bar
 
@@ -203,23 +202,18 @@ def _fetch_once(client: Any, key: str, state: _Partial, progress: _Progress, can
     from imap_explorer._http import is_transient
 
     dest = state.dest
-    offset = state.received if state.resumable() else 0
-    if not offset and state.received:
-        state.discard(progress)
+    offset = state.received if state.resumable() else 0  # (a part kept by a failed attempt is always resumable)
     with client.open_download(key, offset=offset, validator=state.validator) as body:
         if body.offset != offset:  # the whole file came back (changed since, or no range support): start again
             state.discard(progress)
+        total = body.total if body.total is not None else body.length
         if not state.counted:
-            progress.expect(body.total if body.total is not None else body.length)
+            progress.expect(total)
             state.counted = True
-        state.total = body.total
         state.validator = body.validator if body.ranges else None
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if state.part is None:
-            state.part = dest.with_name(f"{dest.name}.{uuid.uuid4().hex[:12]}.part")
-            mode = "xb"
-        else:
-            mode = "ab"
+        mode = "ab" if state.part is not None else "xb"
+        state.part = state.part or dest.with_name(f"{dest.name}.{uuid.uuid4().hex[:12]}.part")
         received_before = state.received
         try:
             with open(state.part, mode) as fh:
@@ -232,13 +226,12 @@ def _fetch_once(client: Any, key: str, state: _Partial, progress: _Progress, can
                     state.received += len(chunk)
                     progress.add_bytes(len(chunk))
             if body.length is not None and state.received - received_before != body.length:
-                err = ApiError(200, body.url, f"truncated transfer: received {state.received} of "
-                               f"{state.total if state.total is not None else body.length} bytes", "OK")
+                err = ApiError(200, body.url, f"truncated transfer: received {state.received} of {total} bytes", "OK")
                 err.retryable = True
                 raise err
-            if state.total is not None and state.received != state.total:
+            if body.total is not None and state.received != body.total:
                 raise ApiError(206 if body.offset else 200, body.url, f"received {state.received} bytes of a "
-                               f"{state.total}-byte file", "OK")
+                               f"{body.total}-byte file", "OK")
             if _is_cdf(dest):
                 problem = cdf_problem(state.head)
                 if problem is not None:

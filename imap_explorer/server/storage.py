@@ -201,10 +201,8 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | str | None:
     unit, _, spec = value.strip().partition("=")
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
-    first_text, dash, last_text = spec.strip().partition("-")
-    first_text, last_text = first_text.strip(), last_text.strip()
-    if not dash or not (first_text.isdigit() or last_text.isdigit()) or \
-            (first_text and not first_text.isdigit()) or (last_text and not last_text.isdigit()):
+    first_text, dash, last_text = (part.strip() for part in spec.partition("-"))
+    if not dash or not (first_text or last_text) or not all(t.isdigit() for t in (first_text, last_text) if t):
         return None
     if not first_text:  # a suffix: the last N bytes
         n = int(last_text)
