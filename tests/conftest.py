@@ -29,6 +29,18 @@ def sdc_writer(tmp_path) -> dict[str, Path]:
             for name in SDC_WRITER_NAMES}
 
 
+@pytest.fixture
+def sample_sdc(tmp_path):
+    """A LocalSDC over a private, writable copy of the small sample archive (``server.sample``)."""
+    from imap_explorer.server import LocalSDC
+    from imap_explorer.server.sample import write_sample_archive
+
+    root = tmp_path / "archive"
+    write_sample_archive(root)
+    with LocalSDC(root) as server:
+        yield server
+
+
 #: The small synthetic archive every server/load/plot test shares (built once per session).
 ARCHIVE_START = "2026-01-20"
 ARCHIVE_DAYS = 2

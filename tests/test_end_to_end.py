@@ -10,7 +10,7 @@ import imap_explorer as ie
 from imap_explorer import cli
 from imap_explorer.filenames import sdc_key
 from imap_explorer.server import TEST_READ_KEY, TEST_WRITE_KEY, LocalSDC
-from imap_explorer.server.sample import placeholder_bytes, write_sample_archive
+from imap_explorer.server.sample import placeholder_bytes
 
 from .conftest import ARCHIVE_START, REAL, requires_real
 
@@ -21,11 +21,8 @@ GSE = "imap_mag_l2_norm-gse_20260120_v{}.cdf"
 
 
 @pytest.fixture
-def sdc(tmp_path):
-    root = tmp_path / "archive"
-    write_sample_archive(root)
-    with LocalSDC(root) as server:
-        yield server
+def sdc(sample_sdc):
+    return sample_sdc
 
 
 def test_end_to_end_query_returns_the_contract_frame(sdc):

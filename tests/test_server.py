@@ -56,12 +56,9 @@ def sdc(archive):
 
 
 @pytest.fixture
-def fresh(tmp_path):
+def fresh(sample_sdc):
     """A private writable archive and server (for tests that change state)."""
-    root = tmp_path / "archive"
-    write_sample_archive(root)
-    with LocalSDC(root) as server:
-        yield server
+    return sample_sdc
 
 
 def get(sdc, path, **kw):

@@ -14,8 +14,8 @@ import requests
 from imap_data_access.io import IMAPDataAccessError
 
 from imap_explorer.filenames import sdc_key
-from imap_explorer.server import TEST_READ_KEY, TEST_WRITE_KEY, LocalSDC
-from imap_explorer.server.sample import placeholder_bytes, write_sample_archive
+from imap_explorer.server import TEST_READ_KEY, TEST_WRITE_KEY
+from imap_explorer.server.sample import placeholder_bytes
 
 OFFICIAL_CLI = str(Path(sys.executable).with_name("imap-data-access"))
 NOT_FOUND = ("404 Not Found: File not found, make sure you include the full path to the file in the request, "
@@ -24,11 +24,8 @@ NEW_FILE = "imap_mag_l2_norm-gse_20260130_v001.0001.cdf"
 
 
 @pytest.fixture
-def sdc(tmp_path):
-    root = tmp_path / "archive"
-    write_sample_archive(root)
-    with LocalSDC(root) as server:
-        yield server
+def sdc(sample_sdc):
+    return sample_sdc
 
 
 @pytest.fixture

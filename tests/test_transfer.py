@@ -20,7 +20,6 @@ from imap_explorer.exceptions import ConfigurationError
 from imap_explorer.filenames import sdc_key
 from imap_explorer.query import to_frame
 from imap_explorer.server import LocalSDC
-from imap_explorer.server.sample import write_sample_archive
 from imap_explorer.transfer import cdf_problem, download, download_action, file_paths, upload
 
 KEY = "k3y-SECRET-abc123"
@@ -624,14 +623,6 @@ def test_download_keeps_resuming_then_gives_up_leaving_nothing(api, storage, tmp
 
 
 # ---------------------------------------------------------------------------------------------- the emulator
-@pytest.fixture(scope="module")
-def sdc(tmp_path_factory):
-    root = tmp_path_factory.mktemp("archive")
-    write_sample_archive(root)
-    with LocalSDC(root) as server:
-        yield server
-
-
 def storage_url(sdc: LocalSDC) -> tuple[str, bytes]:
     key = next(p for p in sdc.root.rglob("*.cdf")).relative_to(sdc.root).as_posix()
     resp = requests.get(f"{sdc.url}/download/{key}", allow_redirects=False, timeout=10)
@@ -639,8 +630,8 @@ def storage_url(sdc: LocalSDC) -> tuple[str, bytes]:
     return resp.headers["Location"], (sdc.root / key).read_bytes()
 
 
-def test_emulator_storage_answers_byte_ranges_like_s3(sdc):
-    url, data = storage_url(sdc)
+def test_emulator_storage_answers_byte_ranges_like_s3(sample_sdc):
+    url, data = storage_url(sample_sdc)
     size = len(data)
     assert size > 20
     whole = requests.get(url, timeout=10)
@@ -670,9 +661,9 @@ def test_emulator_storage_answers_byte_ranges_like_s3(sdc):
     assert head.content == b""
 
 
-def test_download_from_the_emulator_still_byte_identical(sdc, tmp_path, monkeypatch):
-    monkeypatch.setenv("IMAP_DATA_ACCESS_URL", sdc.url)
-    url, data = storage_url(sdc)
+def test_download_from_the_emulator_still_byte_identical(sample_sdc, tmp_path, monkeypatch):
+    monkeypatch.setenv("IMAP_DATA_ACCESS_URL", sample_sdc.url)
+    url, data = storage_url(sample_sdc)
     key = url.split("/sds-data-000000000000/", 1)[1].split("?", 1)[0]
     (path,) = download(key, data_dir=tmp_path, progress=False)
     assert path.read_bytes() == data
