@@ -610,10 +610,10 @@ def _plan(files: list[_File], time_var: str | None, count_var: str,
           bounds: tuple[int | None, int | None]) -> list[_Piece]:
     """Record ranges, in time order, for one record dimension across all files (newer files win overlaps).
 
-    A file replaced by a higher version of the same product and day contributes nothing, not even the records
-    outside the newer version's span (a reprocessing may drop them on purpose).
+    ``files`` are the current ones (:func:`_drop_superseded`): a file replaced by a higher version of the same
+    product and day contributes nothing, not even the records outside the newer version's span (a reprocessing
+    may drop them on purpose).
     """
-    files = _drop_superseded(files)
     if time_var is None or (len(files) == 1 and bounds == (None, None)):  # every record, files in time order
         return [_Piece(str(f.path), 0, f.variables[count_var].n_records) for f in files
                 if count_var in f.variables and f.variables[count_var].n_records]
@@ -928,13 +928,14 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
             width = max(f.variables[name].dtype.itemsize for f in opened)
             ref.variables[name] = replace(var, dtype=np.dtype(f"S{width}"))
 
+    current = _drop_superseded(opened)
     plans: dict[str, list[_Piece]] = {}
     for name in chosen:
         var = ref.variables[name]
         if var.record_vary and dims[name][0] not in plans:
             d = dims[name][0]
             tv = d if d in ref.variables and _is_time(ref.variables[d]) else None
-            plans[d] = _plan(opened, tv, name, bounds)
+            plans[d] = _plan(current, tv, name, bounds)
 
     out: dict[str, xr.Variable] = {}
     futures = {}
@@ -973,9 +974,8 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
     ds = xr.Dataset(data_vars, coords=coord_vars, attrs=dict(ref.global_attrs))
     ds.encoding["source"] = str(ref.path)
     ds.encoding["source_files"] = [str(f.path) for f in opened]
-    current = {id(f) for f in _drop_superseded(opened)}
     # files replaced by a higher version of their product-day: listed, but they supplied no records
-    ds.encoding["superseded_files"] = [str(f.path) for f in opened if id(f) not in current]
+    ds.encoding["superseded_files"] = [str(f.path) for f in opened if not any(f is c for c in current)]
     return ds
 
 

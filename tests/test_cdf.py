@@ -566,21 +566,11 @@ def test_load_same_day_higher_version_wins(synthetic_archive):
     assert ds.imap.version != load(newest).imap.version  # all files are listed, all versions reported
     assert sorted(ds.encoding["superseded_files"]) == sorted(str(f) for f in files if f != newest)
     assert load(newest).encoding["superseded_files"] == []
-    title = ie_quicklook_title(ds)
-    assert newest.stem.rsplit("_", 1)[1] in title
-    assert all(f.stem.rsplit("_", 1)[1] not in title for f in files if f != newest)  # no record came from them
-
-
-def ie_quicklook_title(ds: xr.Dataset) -> str:
-    import matplotlib.pyplot as plt
-
     from imap_explorer.plot import quicklook
 
-    fig = quicklook(ds)
-    try:
-        return fig._suptitle.get_text() if fig._suptitle is not None else fig.axes[0].get_title()
-    finally:
-        plt.close(fig)
+    title = quicklook(ds, pyplot=False).get_suptitle()
+    assert newest.stem.rsplit("_", 1)[1] in title
+    assert all(f.stem.rsplit("_", 1)[1] not in title for f in files if f != newest)  # no record came from them
 
 
 # ---------------------------------------------------------------------------------------------------- query input
