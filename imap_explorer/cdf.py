@@ -3,8 +3,9 @@
 The rules (``reference/products.md`` §6) in one place:
 
 **Time.**
-Every ``CDF_TIME_TT2000`` variable becomes ``datetime64[ns]`` (UTC, naive), exact through leap seconds
-(:func:`imap_explorer._time.tt2000_to_datetime64`); the TT2000 fill value becomes ``NaT``. Its attributes
+Every ``CDF_TIME_TT2000`` variable becomes ``datetime64[ns]`` (UTC, naive), exactly as the CDF library and
+``cdflib`` convert it in every era (leap seconds since 1972, the drift formula of 1960-1971, nothing before 1960:
+:func:`imap_explorer._time.tt2000_to_datetime64`); the TT2000 fill and pad values become ``NaT``. Its attributes
 (``UNITS ns``, ``FILLVAL``, ``VALIDMIN``... as raw TT2000 integers) are kept untouched. ``CDF_EPOCH`` and
 ``CDF_EPOCH16`` variables (older files) become ``datetime64[ns]`` too (they count no leap seconds); their fill
 and pad values become ``NaT``.
@@ -25,9 +26,10 @@ may have several, each variable keeps its own); a variable without ``DEPEND_0`` 
 length. A variable stored non-record-varying whose leading axis is that record axis (one dimension more than its
 ``DEPEND_i``/``LABL_PTR_i``, leading length equal to the time variable's: maps and PSETs ``[1, E, lon, lat]``, Lo
 histogram rates ``[n_epoch, ...]`` with ``DEPEND_1 = epoch``, per-event arrays) gets that dimension and is read,
-selected and concatenated like a record-varying one; so is a non-record-varying time variable (``epoch[1]``). ``DEPEND_i`` naming an existing variable of
-the right length names dimension *i* and becomes a coordinate. Where only ``LABL_PTR_i`` exists, the dimension
-is named after the label variable without ``_label``; label variables are coordinates on that dimension.
+selected and concatenated like a record-varying one; so is a non-record-varying time variable (``epoch[1]``).
+``DEPEND_i`` naming an existing variable of the right length names dimension *i* and becomes a coordinate. Where
+only ``LABL_PTR_i`` exists, the dimension is named after the label variable without ``_label``; label variables are
+coordinates on that dimension.
 ``DEPEND_i``/``LABL_PTR_i`` values that are not names of existing variables are ignored (old files carry
 ``epoch:DEPEND_0 = 0``). Anything left gets a name of its own, ``<variable>_dim<i>``, never a shared ``dim0``.
 
@@ -73,7 +75,7 @@ from xarray.core import indexing
 
 import imap_explorer.accessor  # noqa: F401 - registers the ds.imap accessor
 from imap_explorer import _reader
-from imap_explorer._time import TT2000_FILL, datetime64_to_tt2000, time_pair, tt2000_to_datetime64
+from imap_explorer._time import LEAP_SECONDS_TT2000, TT2000_FILL, datetime64_to_tt2000, time_pair, tt2000_to_datetime64
 from imap_explorer.exceptions import ImapExplorerError, InvalidFileError
 from imap_explorer.filenames import FileInfo, local_path, parse_filename
 
@@ -509,7 +511,8 @@ def _to_datetime(raw: np.ndarray, data_type: int = _reader.TT2000) -> np.ndarray
     flat = raw.reshape(-1).view(np.int64)
     if flat.size:
         lo, hi = int(flat.min()), int(flat.max())  # the TT2000 fill is int64 min, so it shows up as lo
-        offset_lo = int(tt2000_to_datetime64([lo]).view(np.int64)[0]) - lo if lo != TT2000_FILL else None
+        # one offset for all needs both ends after 1972 (before, TAI-UTC drifts day by day)
+        offset_lo = int(tt2000_to_datetime64([lo]).view(np.int64)[0]) - lo if lo >= LEAP_SECONDS_TT2000[0] else None
         offset_hi = int(tt2000_to_datetime64([hi]).view(np.int64)[0]) - hi
         if offset_lo == offset_hi:
             flat += offset_lo
