@@ -226,9 +226,10 @@ def _length(var: _Var) -> int | None:
     return None
 
 
-def _last_axis(pointers: Mapping[str, Any]) -> int:
-    """The highest ``i >= 1`` of the ``DEPEND_i``/``LABL_PTR_i`` given (as text), 0 if none."""
-    found = [int(m.group(2)) for k, v in pointers.items() if (m := _POINTER.fullmatch(k)) and isinstance(v, str)]
+def _last_axis(pointers: Mapping[str, Any], own: str = "") -> int:
+    """The highest ``i >= 1`` of the ``DEPEND_i``/``LABL_PTR_i`` given as text (not naming ``own``), 0 if none."""
+    found = [int(m.group(2)) for k, v in pointers.items()
+             if (m := _POINTER.fullmatch(k)) and isinstance(v, str) and v.strip() != own]
     return max([i for i in found if i >= 1], default=0)
 
 
@@ -243,7 +244,8 @@ def _align_records(variables: dict[str, _Var]) -> dict[str, _Var]:
     * it has no ``DEPEND_0`` but ``DEPEND_1`` names a time variable of its leading length, the other pointers then
       being shifted by one (Lo L1B histogram rates ``[200, 7, 60]``, Lo L1C PSETs ``[1, 7, 3600, 40]``);
     * it has no ``DEPEND_0``, the file has one time axis of its leading length, and its ``DEPEND_i`` describe all
-      its other dimensions (Hi L3 ``solid_angle [1, lon, lat]``);
+      its other dimensions (Hi L3 ``solid_angle [1, lon, lat]``; Lo L1A ``shcoarse [n_epoch]``, whose only pointer
+      is ``DEPEND_1`` naming itself);
     * it has no pointer at all and the same shape as variables of the file aligned by one of the rules above, all
       with the same pointers (Lo L2 ``counts`` next to ``ena_intensity``): it takes theirs.
 
@@ -272,9 +274,9 @@ def _align_records(variables: dict[str, _Var]) -> dict[str, _Var]:
             lead = dep1
             ptr = {f"{m.group(1)}_{int(m.group(2)) - 1}": v for k, v in ptr.items()
                    if (m := _POINTER.fullmatch(k)) and int(m.group(2)) >= 2}
-        elif (default is not None and _length(default) == n and _last_axis(ptr) >= 1
-              and len(var.shape) == _last_axis(ptr) + 1):
-            lead = default
+        elif (default is not None and _length(default) == n and _last_axis(ptr, "\0") >= 1
+              and len(var.shape) == _last_axis(ptr, var.name) + 1):
+            lead = default  # (Lo shcoarse[n_epoch] NRV, whose only pointer is DEPEND_1 = itself, counts too)
         if lead is not None:
             aligned[var.name] = replace(var, record_vary=True, n_records=n, shape=var.shape[1:], stored_nrv=True,
                                         pointers={**ptr, "DEPEND_0": lead.name})
@@ -310,7 +312,7 @@ def _record_axes(variables: Mapping[str, _Var]) -> set[str]:
     return named or {n for n, v in variables.items() if _is_time(v) and v.record_vary and v.shape == ()}
 
 
-def _record_dim(var: _Var, variables: Mapping[str, _Var], axes: set[str] | None = None) -> str:
+def _record_dim(var: _Var, variables: Mapping[str, _Var], axes: set[str] | None = None, events: bool = False) -> str:
     axes = _record_axes(variables) if axes is None else axes
     dep = _ref(var, "DEPEND_0", variables)
     if dep is not None and variables[dep].record_vary and variables[dep].n_records == var.n_records:
@@ -324,11 +326,21 @@ def _record_dim(var: _Var, variables: Mapping[str, _Var], axes: set[str] | None 
         return var.name
     if "epoch" in same:
         return "epoch"
+    named = var.pointers.get("DEPEND_0")
+    if isinstance(named, str) and named.strip().isidentifier() and named.strip() not in variables:  # an axis
+        # named in the file but not stored
+        return named.strip()  # (DEPEND_0 = 'direct_events'): the variables naming it share it
+    if events:
+        return "event"
     return f"{var.name}_record"
 
 
-def resolve_dims(variables: Mapping[str, _Var]) -> tuple[dict[str, tuple[str, ...]], set[str]]:
-    """Name the dimensions of every variable and list the coordinates (see the module docstring)."""
+def resolve_dims(variables: Mapping[str, _Var], *, events: bool = False) -> tuple[dict[str, tuple[str, ...]], set[str]]:
+    """Name the dimensions of every variable and list the coordinates (see the module docstring).
+
+    ``events`` (a direct-event product, :func:`_direct_events`): an axis of events that no pointer names (the last
+    axis of a variable, or records without a time axis of their count) is called ``event``, not ``<name>_dim<i>``.
+    """
     depend_targets = {
         ref for v in variables.values() for i in range(1, len(v.shape) + 1)
         if (ref := _ref(v, f"DEPEND_{i}", variables)) is not None
@@ -360,14 +372,16 @@ def resolve_dims(variables: Mapping[str, _Var]) -> tuple[dict[str, tuple[str, ..
             if other is not None and name != lab and (other.record_vary or other.shape != (size,)):
                 name = lab
         if name is None:
-            name = f"{var.name}_dim{i}"
+            name = "event" if events and var.record_vary and i == len(var.shape) else f"{var.name}_dim{i}"
         if lab is not None:
             label_dim.setdefault(lab, name)
         return name
 
     def resolve(var: _Var) -> tuple[str, ...]:
-        head = (_record_dim(var, variables, axes),) if var.record_vary else ()
-        if not var.record_vary and var.name in depend_targets and len(var.shape) == 1:
+        head = (_record_dim(var, variables, axes, events),) if var.record_vary else ()
+        own = var.pointers.get("DEPEND_1")  # a 1-D table naming itself (CoDICE k_factor, Lo esa_step) is its axis
+        if not var.record_vary and len(var.shape) == 1 and (
+                var.name in depend_targets or (isinstance(own, str) and own.strip() == var.name)):
             return (var.name,)
         return head + tuple(axis_name(var, i + 1, n) for i, n in enumerate(var.shape))
 
@@ -399,6 +413,19 @@ def resolve_dims(variables: Mapping[str, _Var]) -> tuple[dict[str, tuple[str, ..
     coords |= {n for n, v in variables.items()
                if v.is_char and not v.record_vary and str(v.attrs.get("VAR_TYPE", "")).strip() == "metadata"}
     return dims, coords
+
+
+#: Descriptors of direct-event products: one row per detected particle or dust hit (CoDICE ``lo-direct-events``,
+#: Hi/Lo ``45sensor-de``/``de``, HIT ``direct-events``, the HIT L1A ``pulse-height-events`` Logical_source).
+_DIRECT_EVENTS = re.compile(r"(^|[-_])(direct-events?|de|pulse-height-events)($|[-_])")
+
+
+def _direct_events(f: _File) -> bool:
+    """Whether a file is a direct-event product, from its descriptor (file name, else ``Logical_source``)."""
+    if f.info is not None and f.info.descriptor:
+        return bool(_DIRECT_EVENTS.search(f.info.descriptor))
+    source = f.global_attrs.get("Logical_source")
+    return isinstance(source, str) and bool(_DIRECT_EVENTS.search(source.lower().split("_", 3)[-1]))
 
 
 def _rule(var: _Var) -> Rule:
@@ -1021,7 +1048,7 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
     opened = _open_all(paths, on_error)
 
     ref = opened[0]
-    dims, coords = resolve_dims(ref.variables)
+    dims, coords = resolve_dims(ref.variables, events=_direct_events(ref))
     time_vars = sorted({d[0] for n, d in dims.items() if ref.variables[n].record_vary})
     # first/last time of each file, for ordering and overlaps (two single-record reads per file)
     for f in opened:
@@ -1039,7 +1066,7 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
     opened.sort(key=_priority, reverse=True)
     opened.sort(key=_start)
     ref = opened[0]
-    dims, coords = resolve_dims(ref.variables)
+    dims, coords = resolve_dims(ref.variables, events=_direct_events(ref))
     chosen = _needed(ref, variables, drop)
     for other in opened[1:]:
         for name in chosen:
@@ -1285,7 +1312,7 @@ def _file_day(file_path: Any) -> dt.date:
 def _last_time(path: Path) -> int | None:
     """The last valid time (TT2000) of a file's record axis, read from its last record; None if it has none."""
     f = _read_file(path, 0)
-    dims, _ = resolve_dims(f.variables)
+    dims, _ = resolve_dims(f.variables, events=_direct_events(f))
     last = None
     for name in {d[0] for n, d in dims.items() if f.variables[n].record_vary}:
         var = f.variables.get(name)

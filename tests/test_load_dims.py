@@ -154,3 +154,42 @@ def test_load_per_event_arrays_under_a_non_record_varying_event_axis(tmp_path):
     assert ds.sizes == {"epoch": 3, "event_met": 4}
     part = load(path, time_range=("2025-04-15T00:00:01", None))
     assert part.delta_t_ab.values.tolist() == [-2.0, 3.0]
+
+
+def test_load_direct_events_without_pointers_get_a_named_event_dimension(tmp_path):
+    """CoDICE 2024 team-format DE: p0_tof (Epoch, events) with no DEPEND_1; Lo L1A DE: DEPEND_0 an absent axis."""
+    def events(name, n_rec, n_ev, attrs):
+        data = np.arange(float(n_rec * n_ev)).reshape(n_rec, n_ev) if n_ev else np.arange(float(n_rec))
+        return {"Variable": name, "Data_Type": DOUBLE, "Dim_Sizes": [n_ev] if n_ev else []}, attrs, data
+
+    team = write_cdf(tmp_path / "imap_codice_l2_lo-direct-events_20240523_v000.cdf", [
+        time_var("Epoch", tt("2024-05-23T00:00", "2024-05-23T00:04")),
+        events("p0_tof", 2, 5, {"DEPEND_0": "Epoch", "VAR_TYPE": "data"}),
+        events("p1_tof", 2, 5, {"DEPEND_0": "Epoch", "VAR_TYPE": "data"}),
+    ])
+    ds = load(team)
+    assert ds.p0_tof.dims == ds.p1_tof.dims == ("Epoch", "event")
+    assert ds.p1_tof.values[1].tolist() == [5.0, 6.0, 7.0, 8.0, 9.0]
+
+    lo = write_cdf(tmp_path / "imap_lo_l1a_de_20241022_v002.cdf", [
+        time_var("epoch", tt("2024-10-22T00:00")),
+        events("de_time", 4, 0, {"DEPEND_0": "direct_events", "VAR_TYPE": "data"}),
+        events("tof0", 4, 0, {"DEPEND_0": "direct_events", "VAR_TYPE": "data"}),
+    ])
+    ds = load(lo)
+    assert ds.de_time.dims == ds.tof0.dims == ("direct_events",)
+    assert ds.sizes["direct_events"] == 4
+    assert not [d for d in ds.dims if "_dim" in str(d) or str(d).endswith("_record")]
+
+
+def test_load_time_variable_named_only_by_itself_is_on_the_time_axis(tmp_path):
+    """Lo L1A histogram: shcoarse[n_epoch] NRV, DEPEND_0 = 0 and DEPEND_1 = 'shcoarse'."""
+    path = write_cdf(tmp_path / "imap_lo_l1a_histogram_20260120-repoint00132_v001.cdf", [
+        time_var("epoch", tt("2026-01-20T00:00", "2026-01-20T00:07", "2026-01-20T00:14")),
+        ({"Variable": "hydrogen", "Data_Type": 14}, {"DEPEND_0": "epoch", "VAR_TYPE": "data"},
+         np.array([1, 2, 3], np.uint32)),
+        nrv("shcoarse", np.array([7, 8, 9], np.uint32), {"DEPEND_0": "0", "DEPEND_1": "shcoarse"}, data_type=14),
+    ])
+    ds = load(path)
+    assert ds.shcoarse.dims == ("epoch",)
+    assert load(path, time_range=("2026-01-20T00:05", None)).shcoarse.values.tolist() == [8, 9]
