@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,7 +54,12 @@ from imap_explorer.plot.inputs import (
     _time_range,
     _times,
     _title,
+    _untimed_title,
 )
+from imap_explorer.plot.layout import normalise_layout, time_dim
+from imap_explorer.plot.plan import Plan, View
+from imap_explorer.plot.recipes import _describe, by_istp_hints, map_title
+from imap_explorer.plot.registry import choose_recipe, make_plan, register_recipe, unregister_recipe
 from imap_explorer.plot.render import (
     _PANEL_HEIGHT,
     _draw_panel,
@@ -64,6 +70,7 @@ from imap_explorer.plot.render import (
     _flag_runs as _flag_runs,  # re-exported: tests use it
 )
 from imap_explorer.plot.timeseries import Panel, _requested, _split_request, plan_panels
+from imap_explorer.plot.views import draw_view
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -77,22 +84,33 @@ __all__ = [
     "MAX_GENERIC_PANELS",
     "SWE_ENERGIES_EV",
     "Panel",
+    "Plan",
     "Product",
+    "View",
+    "by_istp_hints",
+    "choose_recipe",
     "component_labels",
     "mag_frame",
     "mag_vector_variable",
+    "make_plan",
+    "map_title",
+    "normalise_layout",
     "plan_panels",
     "plot_kind",
     "product_of",
     "quicklook",
     "quicklook_command",
+    "register_recipe",
     "scale_type",
     "spectrogram_time_edges",
+    "time_dim",
+    "unregister_recipe",
 ]
 
 # --------------------------------------------------------------------------- public API
 def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: Any = None,
-              ax: Axes | Sequence[Axes] | None = None, energy: float | None = None, pyplot: bool = True) -> Figure:
+              ax: Axes | Sequence[Axes] | None = None, energy: float | None = None, pyplot: bool = True,
+              center: Any = None, companion: str | None = None, event: int | None = None) -> Figure:
     """Draw a quick-look figure of IMAP data: panels chosen from the product, one shared time axis.
 
     MAG products show ``|B|`` and the field components (labelled from the frame in the descriptor,
@@ -160,24 +178,41 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     span = _time_range(time_range)
     if variables is not None:
         variables = _requested(variables)
-    datasets = [_prepare(ds, span, empty_ok=True) for ds in _as_datasets(data, span)]
-    empty = [ds for ds in datasets if ds.sizes["epoch"] == 0]
-    if empty and len(empty) == len(datasets):
-        raise _no_records(empty, span)
-    # stacked with others, a dataset without records in the time range is an empty panel saying so
-    plans: list[tuple[xr.Dataset, Product, list[Panel]]] = []
-    for ds in datasets:
+    options = {"energy": energy, "center": center, "companion": companion, "event": event}
+    sources = [normalise_layout(ds) for ds in _as_datasets(data, span)]
+    timed: list[tuple[xr.Dataset, Plan]] = []
+    untimed: list[tuple[xr.Dataset, Plan]] = []
+    for ds in sources:
         wanted = variables
-        if variables is not None and len(datasets) > 1:
+        if variables is not None and len(sources) > 1:
             wanted = [v for v in variables if _split_request(v)[0] in ds.variables]
             if not wanted:
                 continue
-        plans.append((ds, product_of(ds), plan_panels(ds, wanted, energy=energy)))
-    if not plans:
+        plan = choose_recipe(ds)(ds, variables=wanted, **options)
+        if plan.time_axis:
+            timed.append((_prepare(ds, span, empty_ok=True), plan))
+        else:
+            untimed.append((ds, plan))
+        for note in plan.notes:
+            warnings.warn(f"{product_of(ds).logical_source}: {note}", stacklevel=2)
+    if not timed and not untimed:
         msg = f"None of the datasets has the variables {', '.join(map(repr, variables or []))}."
         raise ValueError(msg)
-    if not any(ds.sizes["epoch"] for ds, _, _ in plans):
-        raise _no_records([ds for ds, _, _ in plans], span)
+    if not timed:
+        if len(untimed) > 1:
+            names = ", ".join(product_of(ds).logical_source for ds, _ in untimed)
+            msg = (f"{names} have no time axis (maps, profiles or events), so they cannot share one figure: "
+                   "plot each on its own.")
+            raise ValueError(msg)
+        return _draw_untimed(*untimed[0], ax=ax, pyplot=pyplot)
+    if untimed:  # stacked on one time axis: products without one are left out, and said so
+        names = ", ".join(f"{product_of(ds).logical_source} ({plan.recipe})" for ds, plan in untimed)
+        warnings.warn(f"Skipped {names}: no time axis to stack on; plot each on its own.", stacklevel=2)
+    empty = [ds for ds, _ in timed if ds.sizes["epoch"] == 0]
+    if empty and len(empty) == len(timed):
+        raise _no_records(empty, span)
+    # stacked with others, a dataset without records in the time range is an empty panel saying so
+    plans: list[tuple[xr.Dataset, Product, list[Panel]]] = [(ds, product_of(ds), plan.panels) for ds, plan in timed]
     n_panels = sum(len(p) for _, _, p in plans)
 
     if ax is None:
@@ -227,6 +262,40 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
         fig.suptitle(_title([ds for ds, _, _ in plans], start, end), fontsize="medium")
     return fig
 
+
+
+def _draw_untimed(ds: xr.Dataset, plan: Plan, *, ax: Any, pyplot: bool) -> Figure:
+    """Draw a plan of views (maps, profiles, images, events), each in its own axes; title from the product."""
+    views = plan.panels
+    if not views:
+        msg = f"Nothing to plot in {product_of(ds).logical_source} ({plan.recipe}). It holds: {_describe(ds)}."
+        raise ValueError(msg)
+    if ax is None:
+        ncols = 1 if len(views) == 1 else 2
+        nrows = -(-len(views) // ncols)
+        maps = any(v.kind == "sky_map" for v in views)
+        fig = _new_figure(pyplot, figsize=(6.0 * ncols if ncols > 1 else 9.0, (3.6 if maps else 3.2) * nrows + 0.9),
+                          layout="constrained")
+        axes = [fig.add_subplot(nrows, ncols, i + 1, projection=v.projection) for i, v in enumerate(views)]
+    else:
+        axes = [ax] if not isinstance(ax, (list, tuple, np.ndarray)) else list(np.ravel(ax))
+        if len(axes) != len(views):
+            msg = (f"Got {len(axes)} axes for {len(views)} panels "
+                   f"({', '.join(v.kind + ':' + v.variable for v in views)}). Pass one Axes per panel.")
+            raise ValueError(msg)
+        fig = axes[0].figure
+    try:
+        for a, view in zip(axes, views):
+            draw_view(a, ds, view)
+    except BaseException:
+        if ax is None and pyplot:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+        raise
+    if ax is None:
+        fig.suptitle(_untimed_title(ds, plan), fontsize="medium")
+    return fig
 
 
 def _newest_per_day(frame: pd.DataFrame) -> pd.DataFrame:

@@ -198,3 +198,16 @@ def _title(datasets: list[xr.Dataset], start: np.datetime64, end: np.datetime64)
     t1 = first + dt.timedelta(microseconds=int(end.astype("datetime64[us]").astype(np.int64)))
     return f"{' | '.join(parts)}\n{t0.strftime(fmt)} to {t1.strftime(fmt)} UTC"
 
+
+
+def _untimed_title(ds: xr.Dataset, plan: Any) -> str:
+    """Title of a figure without a time axis: product and versions, the plan's own title, the record's date."""
+    head = f"{product_of(ds).logical_source} {', '.join(_versions(ds))}".strip()
+    when = ""
+    if "epoch" in ds.variables and ds["epoch"].dtype.kind == "M" and ds["epoch"].size:
+        t = np.asarray(ds["epoch"].values).ravel().astype("datetime64[s]")
+        t = t[~np.isnat(t)]
+        if t.size:
+            when = str(t.min()).replace("T", " ") + " UTC" if t.size == 1 else \
+                f"{str(t.min()).replace('T', ' ')} to {str(t.max()).replace('T', ' ')} UTC"
+    return "\n".join(p for p in (head, " | ".join(x for x in (plan.title, when) if x)) if p)

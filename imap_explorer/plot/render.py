@@ -152,12 +152,14 @@ def _draw_lines(ax: Axes, ds: xr.Dataset, panel: Panel) -> None:
     t = _times(ds)
     members = panel.members or (panel.variable,)
     first = ds[members[0]]
-    log = scale_type(first) == "log"
+    log = scale_type(first) == "log" if panel.log is None else panel.log
     for name in members:
         var = ds[name]
         values = np.asarray(var.values)
         if values.dtype.kind != "f":
             values = values.astype(np.float64)
+        if panel.floor is not None:
+            values = _below_floor_as_gaps(values, panel.floor)
         if log:  # a log axis has no place for zero or less: a gap, not a drop to the bottom of the axes
             values = np.where(values > 0, values, np.nan)
         if values.ndim == 1:
@@ -165,7 +167,8 @@ def _draw_lines(ax: Axes, ds: xr.Dataset, panel: Panel) -> None:
             add_minmax_line(ax, t, values, lw=0.8, label=label)
             continue
         values = np.ascontiguousarray(values.reshape(values.shape[0], -1).T)
-        labels = _column_labels(ds, var, values.shape[0])
+        labels = (list(panel.labels) if len(members) == 1 and len(panel.labels) == values.shape[0]
+                  else _column_labels(ds, var, values.shape[0]))
         for i in range(values.shape[0]):
             add_minmax_line(ax, t, values[i], lw=0.8, label=labels[i])
     if panel.title:
@@ -176,6 +179,31 @@ def _draw_lines(ax: Axes, ds: xr.Dataset, panel: Panel) -> None:
     if log:
         ax.set_yscale("log")
     ax.autoscale_view()
+
+
+def _below_floor_as_gaps(values: np.ndarray, floor: float) -> np.ndarray:
+    """Values below ``floor`` x the median magnitude as NaN (a fit that failed, reported as 1e-6 or 0)."""
+    finite = np.abs(values[np.isfinite(values)])
+    if not finite.size:
+        return values
+    limit = floor * float(np.median(finite))
+    return np.where(np.abs(values) < limit, np.nan, values) if limit > 0 else np.where(values < 0, np.nan, values)
+
+
+def _draw_events(ax: Axes, ds: xr.Dataset, panel: Panel) -> None:
+    """One marker per event and channel: the peak of its waveform above the median (its baseline)."""
+    t = _times(ds)
+    for name in panel.members or (panel.variable,):
+        values = np.asarray(ds[name].values, dtype=np.float64).reshape(t.size, -1)
+        if not values.size:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            peak = np.nanmax(values, axis=1) - np.nanmedian(values, axis=1)
+        ax.plot(t, peak, marker="o", ls="none", ms=4, label=name)
+    for x in t:
+        ax.axvline(x, color="0.85", lw=0.6, zorder=0)
+    ax.set_ylabel(f"{panel.title} [{_units(ds[panel.variable]) or 'dN'}]")
 
 
 def _column_labels(ds: xr.Dataset, var: xr.DataArray, n: int) -> list[str]:
@@ -203,9 +231,35 @@ def _all_finite(var: xr.DataArray) -> bool:
     return bool(np.all(np.isfinite(np.asarray(var.values, dtype=np.float64))))
 
 
-def _y_axis(ds: xr.Dataset, var: xr.DataArray, dim: str, product: Product) -> tuple[np.ndarray, str, bool]:
+def _edges_with_gaps(centres: np.ndarray, minus: np.ndarray, plus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row edges from each bin's own extent, and the row each cell draws (-1: an empty row between bins).
+
+    Examples
+    --------
+    >>> e, rows = _edges_with_gaps(np.array([2.7, 5.0, 8.0]), np.array([0.9, 1.0, 2.0]), np.array([0.9, 1.0, 2.0]))
+    >>> e.round(1).tolist(), rows.tolist()
+    ([1.8, 3.6, 4.0, 6.0, 10.0], [0, -1, 1, 2])
+    """
+    lo, hi = centres - np.abs(minus), centres + np.abs(plus)
+    order = np.argsort(centres)
+    edges, rows = [float(lo[order[0]])], []
+    for k, i in enumerate(order):
+        if k and not np.isclose(lo[i], edges[-1]):
+            if lo[i] > edges[-1]:
+                rows.append(-1)  # a gap between bins: an empty row
+                edges.append(float(lo[i]))
+        rows.append(int(i))
+        edges.append(float(max(hi[i], edges[-1] * (1 + 1e-9) if edges[-1] > 0 else edges[-1] + 1e-9)))
+    return np.array(edges), np.array(rows)
+
+
+def _y_axis(ds: xr.Dataset, var: xr.DataArray, dim: str, product: Product,
+            y: str | None = None) -> tuple[np.ndarray, str, bool]:
     """Values, label and log flag of a spectrogram's y axis."""
     n = var.sizes[dim]
+    if y is not None and y in ds.variables and ds[y].size == n and _all_finite(ds[y]):
+        values = np.asarray(ds[y].values, dtype=np.float64).ravel()
+        return values, _label(ds[y], y), bool(np.all(values > 0))
     # a coordinate with fill (NaN) cannot place the cells: fall back to the nominal energies or the index
     if dim == "energy" and "energy" in ds.variables and ds["energy"].ndim == 1 and _all_finite(ds["energy"]):
         return np.asarray(ds["energy"].values, dtype=np.float64), f"Energy [{_units(ds['energy'], 'eV')}]", True
@@ -244,7 +298,22 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
             energy_text = "all energies"
     reduced = _reduce_to(var, dim)
     z = np.asarray(reduced.values, dtype=np.float64)
-    y, ylabel, log_y = _y_axis(ds, var, dim, product)
+    t = _times(ds)
+    if panel.block > 1 and z.shape[0] >= panel.block:  # one column per cycle of `block` records
+        n = z.shape[0] // panel.block * panel.block
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            z = np.nanmean(z[:n].reshape(-1, panel.block, z.shape[1]), axis=1)
+        t = t[:n:panel.block]
+    if panel.floor is not None:
+        z = np.where(z < panel.floor, np.nan, z)  # sentinels such as -1 ("no data") are gaps
+    y, ylabel, log_y = _y_axis(ds, var, dim, product, panel.y)
+    y_edges = None
+    if panel.y_edges is not None and _all_finite(ds[panel.y_edges[0]]) and _all_finite(ds[panel.y_edges[1]]):
+        y_edges, rows = _edges_with_gaps(y, np.asarray(ds[panel.y_edges[0]].values, dtype=np.float64).ravel(),
+                                         np.asarray(ds[panel.y_edges[1]].values, dtype=np.float64).ravel())
+        z = np.where(rows[None, :] >= 0, z[:, np.maximum(rows, 0)], np.nan)
+        log_y = bool(np.all(y_edges > 0))
     if panel.kind == "energy_spectrogram" and np.all(y > 0):
         log_y = True  # SWE coordinates say SCALE_TYP linear, but energy steps are logarithmic
     if panel.kind == "pitch_angle":
@@ -257,8 +326,12 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
         ax.set_ylabel(ylabel)
         return
     log_z = panel.kind in ("energy_spectrogram", "angle_spectrogram", "pitch_angle") or scale_type(var) == "log"
-    order = np.argsort(y)
-    y, z = y[order], z[:, order]
+    if panel.log is not None:
+        log_z = panel.log
+    if y_edges is None:
+        order = np.argsort(y)
+        y, z = y[order], z[:, order]
+        y_edges = _axis_edges(y, log_y)
     # the colour scale spans the full-resolution values, so it holds at every zoom (the mesh is rebuilt
     # from them for the records in view, see _decimate.BinnedSpectrogram) and time averages never clip
     finite = z[np.isfinite(z)]
@@ -270,7 +343,9 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
     else:
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
-    mesh = add_binned_spectrogram(ax, _times(ds), _axis_edges(y, log_y), z, norm=norm, cmap=cmap,
+    if finite.size and not positive.size and not finite.any():
+        ax.text(0.5, 0.5, "every value is 0", transform=ax.transAxes, ha="center", va="center", color="w")
+    mesh = add_binned_spectrogram(ax, t, y_edges, z, norm=norm, cmap=cmap,
                                   under=log_z and positive.size > 0, rasterized=True).mesh
     if log_y:
         ax.set_yscale("log")
@@ -303,6 +378,8 @@ def _draw_panel(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product, cache:
         _draw_mag(ax, ds, panel, product, cache)
     elif panel.kind == "time_series":
         _draw_lines(ax, ds, panel)
+    elif panel.kind == "events":
+        _draw_events(ax, ds, panel)
     else:
         _draw_spectrogram(ax, ds, panel, product)
     if ds.sizes["epoch"] == 0:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
 PanelKind = Literal["mag_magnitude", "mag_vector", "energy_spectrogram", "angle_spectrogram", "pitch_angle",
-                    "time_series", "spectrogram"]
+                    "time_series", "spectrogram", "events"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,11 @@ class Panel:
     ``variable`` is the source variable; ``dim`` the dimension kept on the y axis of a spectrogram;
     ``energy`` the energy (eV) of a pitch-angle panel; ``members`` the variables of a grouped
     time-series panel; ``labels`` the legend labels; ``title`` a short name for the y label.
+    ``y`` names the variable that places a spectrogram's rows (default: the coordinate of ``dim``) and
+    ``y_edges`` the ``(delta_minus, delta_plus)`` variables that give each row's edges; ``block`` averages
+    that many records into one column (products that fill each bin once per cycle); ``log`` forces a log
+    colour (spectrogram) or y axis (lines); ``floor`` makes values below ``floor`` x the median gaps (failed
+    fits reported as 1e-6).
     """
 
     kind: PanelKind
@@ -48,6 +53,11 @@ class Panel:
     members: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     title: str = ""
+    y: str | None = None
+    y_edges: tuple[str, str] | None = None
+    block: int = 1
+    log: bool | None = None
+    floor: float | None = None
 
 
 def _split_request(name: str) -> tuple[str, str | None]:
