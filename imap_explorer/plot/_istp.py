@@ -72,8 +72,10 @@ def product_of(ds: xr.Dataset) -> Product:
     'dataset'
     """
     sources = ds.encoding.get("source_files") or [ds.encoding.get("source")]
-    candidates = [_text(_attr(ds.attrs, key)) for key in ("Logical_source", "Logical_file_id")]
-    candidates += [Path(str(s)).name for s in sources if s]
+    # the file name first: Logical_source disagrees with it in several real files (Hi L2 '...-mapper' without
+    # 'imap_', an Ultra map's frame 'sc' for 'hf'), and the SDC files products by name
+    candidates = [Path(str(s)).name for s in sources if s]
+    candidates += [_text(_attr(ds.attrs, key)) for key in ("Logical_source", "Logical_file_id")]
     for text in candidates:
         parts = text.lower().split("_")
         if len(parts) >= 4 and parts[0] == "imap":
