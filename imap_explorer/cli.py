@@ -187,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quicklook", help="query, download, load and plot a product to an image", parents=[sdc])
     _add_query_flags(p)
     p.add_argument("--variables", nargs="+", help="variables to plot (default: chosen from the product)")
+    p.add_argument("--energy", type=float, help="energy to draw (maps: keV; SWE pitch angles: eV), nearest bin")
+    p.add_argument("--center", help="sky maps: 'nose' or a longitude in degrees at the centre (default 0)")
+    p.add_argument("--companion", help="sky maps: 'uncertainty' or 'exposure' drawn beside each map")
+    p.add_argument("--event", type=int, help="IDEX: draw the waveforms of this event (record index)")
     p.add_argument("-o", "--output", default="quicklook.png", help="image file (default quicklook.png)")
     p.set_defaults(func=_cmd_quicklook, table="science")
 
