@@ -94,6 +94,12 @@ def _cmd_quicklook(args: argparse.Namespace) -> int:
     return quicklook_command(args)
 
 
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from imap_explorer.coverage import coverage_command
+
+    return coverage_command(args)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from imap_explorer.demo import run_demo
 
@@ -179,6 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variables", nargs="+", help="variables to plot (default: chosen from the product)")
     p.add_argument("-o", "--output", default="quicklook.png", help="image file (default quicklook.png)")
     p.set_defaults(func=_cmd_quicklook, table="science")
+
+    p = sub.add_parser("coverage", help="which products exist on which days, and their newest versions")
+    p.add_argument("--instrument", help="instrument, e.g. mag (default: every instrument)")
+    p.add_argument("--data-level", help="data level, e.g. l2")
+    p.add_argument("--descriptor", help="descriptor, e.g. norm-gse")
+    p.add_argument("--start-date", required=True, help="first day, YYYYMMDD (inclusive)")
+    p.add_argument("--end-date", required=True, help="last day, YYYYMMDD (inclusive)")
+    p.add_argument("--source", choices=["sdc", "local"], default="sdc",
+                   help="ask the SDC (default) or list the local archive (offline)")
+    p.add_argument("--with-inputs", action="store_true", help="add the products each product is made from")
+    p.add_argument("-o", "--output", help="also save the calendar heat-map to this image (e.g. coverage.png)")
+    p.set_defaults(func=_cmd_coverage)
 
     p = sub.add_parser("demo", help="build a synthetic archive, serve it, and open the Explorer")
     p.add_argument("--archive", help="archive directory (default: a per-user cache folder)")
