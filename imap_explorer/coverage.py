@@ -222,18 +222,34 @@ def _rows_local(table: str, instruments: Sequence[str], filters: dict[str, Any],
     return pd.concat([pd.DataFrame(f, copy=False) for f in frames], ignore_index=True)
 
 
-def _cells(rows: pd.DataFrame) -> dict[tuple[Any, str], tuple[tuple, str, str]]:
-    """``{(day or repointing, product): (rank, version, file_path)}``, the newest file of each cell."""
-    cells: dict[tuple[Any, str], tuple[tuple, str, str]] = {}
-    by_repointing = _by_repointing(rows)
-    for file_path in rows["file_path"]:
-        info = parse_filename(str(file_path))
-        row = info.repointing if by_repointing else pd.Timestamp(info.start_date)
-        key = (row, product_key(info))
-        rank = version_rank(info)
-        if key not in cells or rank > cells[key][0]:
-            cells[key] = (rank, info.version, str(file_path))
-    return cells
+def _products(rows: pd.DataFrame) -> pd.Series:
+    """``instrument/level/descriptor`` of each row (from the query's columns, which the SDC derived from the name)."""
+    if not len(rows):
+        return pd.Series([], dtype=object)
+    return rows["instrument"].astype(str) + "/" + rows["data_level"].astype(str) + "/" + rows["descriptor"].astype(str)
+
+
+def _cells(rows: pd.DataFrame) -> pd.DataFrame:
+    """The newest file of each cell: columns ``row`` (day or repointing), ``product``, ``version``, ``file_path``.
+
+    Versions are ranked as the SDC ranks them (:func:`~imap_explorer.local.version_rank`): major, minor, and a
+    ``vMMM.mmmm`` name before a legacy ``vNNN`` of equal rank. The version shown is the file name's.
+    """
+    if not len(rows):
+        return pd.DataFrame(columns=["row", "product", "version", "file_path"])
+    names = rows["file_path"].astype(str)
+    version = names.str.extract(r"_(v\d{3}(?:\.\d{4})?)\.[^._]+$", expand=False)
+    cells = pd.DataFrame({
+        "row": rows["repointing"].astype("Int64") if _by_repointing(rows) else rows["start_date"],
+        "product": _products(rows).to_numpy(),
+        "version": version.to_numpy(),
+        "file_path": names.to_numpy(),
+        "major": rows["major_version"].to_numpy(),
+        "minor": rows["minor_version"].to_numpy(),
+        "modern": version.str.contains(".", regex=False).to_numpy(),
+    })
+    cells = cells.sort_values(["major", "minor", "modern"], kind="stable")
+    return cells.drop_duplicates(["row", "product"], keep="last")
 
 
 def _by_repointing(rows: pd.DataFrame) -> bool:
@@ -332,7 +348,7 @@ def coverage(
         return _rows_sdc(table, names, narrow, first, last, max_workers)
 
     rows = fetch(instruments, filters)
-    products = _product_order({product_key(parse_filename(str(fp))) for fp in rows["file_path"]})
+    products = _product_order(set(_products(rows)))
     inputs: dict[str, dict[str, Any]] = {}
     if with_inputs:
         rows, products, inputs = _add_inputs(rows, products, fetch, instruments, filters, data_dir)
@@ -364,10 +380,9 @@ def _add_inputs(rows: pd.DataFrame, products: list[str], fetch, instruments: Seq
     extra = [e for e in extra if e in VALID_INSTRUMENTS]
     if extra:
         more = fetch(extra, {})
-        more = more[[any(fnmatch.fnmatchcase(product_key(parse_filename(str(fp))), w) for w in wanted)
-                     for fp in more["file_path"]]]
+        more = more[[any(fnmatch.fnmatchcase(p, w) for w in wanted) for p in _products(more)]]
         rows = pd.concat([rows, more], ignore_index=True) if len(more) else rows
-    present = _product_order({product_key(parse_filename(str(fp))) for fp in rows["file_path"]})
+    present = _product_order(set(_products(rows)))
     order: list[str] = []
     for product in products:
         if product not in order:
@@ -394,7 +409,8 @@ def _build(rows: pd.DataFrame, products: list[str], first: dt.date, last: dt.dat
     column = {p: j for j, p in enumerate(products)}
     versions = np.full((len(index), len(products)), None, dtype=object)
     files = np.full((len(index), len(products)), None, dtype=object)
-    for (row, product), (_, version, file_path) in cells.items():
+    for row, product, version, file_path in zip(cells["row"], cells["product"], cells["version"],
+                                                cells["file_path"]):
         i, j = position.get(row), column.get(product)
         if i is not None and j is not None:
             versions[i, j], files[i, j] = version, file_path
