@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from imap_explorer.plot import quicklook
     from imap_explorer.query import query
     from imap_explorer.transfer import download, upload
+    from imap_explorer.versions import compare, versions
     from imap_explorer.widgets import Explorer
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidFileError",
     "InvalidFileWarning",
     "UploadError",
+    "compare",
     "coverage",
     "download",
     "get_data",
@@ -61,6 +63,7 @@ __all__ = [
     "sync",
     "synthetic",
     "upload",
+    "versions",
 ]
 
 try:
@@ -81,6 +84,8 @@ _LAZY = {
     "local_files": "imap_explorer.local",
     "prune": "imap_explorer.local",
     "sync": "imap_explorer.local",
+    "compare": "imap_explorer.versions",
+    "versions": "imap_explorer.versions",
 }
 _SUBMODULES = {"server", "synthetic"}
 

@@ -426,3 +426,52 @@ def sync(
     out.attrs.update(since=f"{first:%Y%m%d}", until=f"{started:%Y%m%d}")
     log.info("sync %s since %s: %d new, %d downloaded", key, first, len(out), int(out["downloaded"].sum()))
     return out
+
+
+# --------------------------------------------------------------------------- CLI
+def _selection(args: Any) -> dict[str, Any]:
+    return {name: getattr(args, name, None) for name in ("instrument", "data_level", "descriptor", "start_date",
+                                                          "end_date")}
+
+
+def local_command(args: Any) -> int:
+    """``imap-explorer local``: the files on disk, as ``imap-explorer query`` prints the SDC's."""
+    from imap_explorer.query import format_table
+
+    frame = local_files(**_selection(args))
+    text = format_table(frame.drop(columns=["local_path", "size", "modified", "superseded"]), "science")
+    marks = dict(zip(frame["file_path"].map(lambda p: p.rsplit("/", 1)[-1]), frame["superseded"]))
+    lines = []
+    for line in text.splitlines():  # mark superseded versions at the end of their row
+        name = line.rstrip(" |").rsplit(" ", 1)[-1]
+        lines.append(f"{line} superseded" if marks.get(name) else line)
+    print("\n".join(lines).replace("matching files in science table", f"files in {config.resolve().data_dir}"))
+    return 0
+
+
+def prune_command(args: Any) -> int:
+    """``imap-explorer prune [--delete]``: list (or delete) superseded versions."""
+    removed = prune(**_selection(args), dry_run=not args.delete)
+    verb = "Removed" if args.delete else "Would remove"
+    for path in removed["local_path"]:
+        print(f"{verb} {path}")
+    if not args.delete and len(removed):
+        print(f"{len(removed)} superseded files; run again with --delete to remove them.")
+    if not len(removed):
+        print("No superseded files.")
+    return 0
+
+
+def sync_command(args: Any) -> int:
+    """``imap-explorer sync``: one line per new file, then a summary."""
+    new = sync(instrument=args.instrument, data_level=args.data_level, descriptor=args.descriptor, since=args.since,
+               start_date=args.start_date, end_date=args.end_date)
+    for row in new.itertuples():
+        name = str(row.file_path).rsplit("/", 1)[-1]
+        action = "downloaded" if row.downloaded else "present"
+        replaced = f" (replaces {', '.join(row.replaces)})" if row.replaces else ""
+        print(f"{action:<10} {name}{replaced}")
+    fetched = int(new["downloaded"].sum())
+    print(f"{len(new)} files ingested since {new.attrs['since']}, {fetched} downloaded; next sync starts from "
+          f"{new.attrs['until']}.")
+    return 0
