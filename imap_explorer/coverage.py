@@ -59,7 +59,7 @@ INPUTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("glows/l3b/*", ("glows/l3a/hist",)),
     ("glows/l3a/*", ("glows/l2/hist",)),
     ("glows/l2/*", ("glows/l1b/hist",)),
-    ("hi/l3/*", ("hi/l2/*", "glows/l3e/*")),
+    ("hi/l3/*", ("hi/l2/*", "glows/l3e/survival-probability-hi*")),
     ("hi/l2/*", ("hi/l1c/*",)),
     ("hit/l3/*", ("hit/l2/*",)),
     ("hit/l2/*", ("hit/l1b/*",)),
@@ -70,7 +70,7 @@ INPUTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("mag/l1d/*", ("mag/l1c/norm-mago", "mag/l1c/norm-magi", "mag/l1b/burst-mago", "mag/l1b/burst-magi")),
     ("mag/l1c/*", ("mag/l1b/{descriptor}",)),
     ("mag/l1b/*", ("mag/l1a/{descriptor}",)),
-    ("ultra/l3/*", ("ultra/l2/*", "glows/l3e/*")),
+    ("ultra/l3/*", ("ultra/l2/*", "glows/l3e/survival-probability-ul*")),
     ("ultra/l2/*", ("ultra/l1c/*",)),
     ("ultra/l1c/*", ("ultra/l1b/*",)),
     ("idex/l2*/*", ("idex/l1b/*",)),
@@ -551,8 +551,12 @@ def plot_coverage(cov: pd.DataFrame, *, ax: Any = None, pyplot: bool = True, tit
         for i, v in enumerate(cov[product].tolist()):
             if isinstance(v, str):
                 grid[j, i] = code[v]
-    base = ["#1b9e77", "#7570b3", "#d95f02", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#b2df8a",
-            "#fb9a99"]
+    # Dark2 for the first eight versions, then tab20 (dark shades, then light): 28 distinct colours
+    import matplotlib as mpl
+
+    base = [mcolors.to_hex(c) for c in mpl.colormaps["Dark2"].colors]
+    tab20 = mpl.colormaps["tab20"].colors
+    base += [mcolors.to_hex(c) for c in (*tab20[0::2], *tab20[1::2])]
     colours = [base[i % len(base)] for i in range(max(1, len(versions)))]
     cmap = mcolors.ListedColormap(colours).with_extremes(bad="white")
     is_days = isinstance(cov.index, pd.DatetimeIndex)
