@@ -240,7 +240,7 @@ def _cells(rows: pd.DataFrame) -> pd.DataFrame:
     names = rows["file_path"].astype(str)
     version = names.str.extract(r"_(v\d{3}(?:\.\d{4})?)\.[^._]+$", expand=False)
     cells = pd.DataFrame({
-        "row": rows["repointing"].astype("Int64") if _by_repointing(rows) else rows["start_date"],
+        "row": (rows["repointing"].astype("Int64") if _by_repointing(rows) else rows["start_date"]).to_numpy(),
         "product": _products(rows).to_numpy(),
         "version": version.to_numpy(),
         "file_path": names.to_numpy(),
@@ -468,7 +468,6 @@ def format_coverage(cov: pd.DataFrame, *, width: int | None = None) -> str:
     letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
     code = {v: letters[i] if i < len(letters) else "#" for i, v in enumerate(versions)}
     name_width = max(len(str(c)) for c in cov.columns) + 1
-    marks = [" "] * len(cov.index)
     labels: list[tuple[int, str]] = []
     if isinstance(cov.index, pd.DatetimeIndex):
         for i, day in enumerate(cov.index):
@@ -486,7 +485,6 @@ def format_coverage(cov: pd.DataFrame, *, width: int | None = None) -> str:
             if start + k < len(header):
                 header[start + k] = ch
         end = start + len(text)
-    del marks
     lines = [" " * name_width + "".join(header).rstrip()]
     previous = None
     for product in cov.columns:
