@@ -32,9 +32,12 @@ from imap_explorer.exceptions import (
 if TYPE_CHECKING:  # pragma: no cover
     from imap_explorer import server, synthetic
     from imap_explorer.cdf import InvalidFileWarning, get_data, load
+    from imap_explorer.coverage import coverage
+    from imap_explorer.local import local_files, prune, sync
     from imap_explorer.plot import quicklook
     from imap_explorer.query import query
     from imap_explorer.transfer import download, upload
+    from imap_explorer.versions import compare, versions
     from imap_explorer.widgets import Explorer
 
 __all__ = [
@@ -46,15 +49,21 @@ __all__ = [
     "InvalidFileError",
     "InvalidFileWarning",
     "UploadError",
+    "compare",
+    "coverage",
     "download",
     "get_data",
     "load",
+    "local_files",
+    "prune",
     "query",
     "quicklook",
     "server",
     "set_options",
+    "sync",
     "synthetic",
     "upload",
+    "versions",
 ]
 
 try:
@@ -71,6 +80,12 @@ _LAZY = {
     "get_data": "imap_explorer.cdf",
     "quicklook": "imap_explorer.plot",
     "Explorer": "imap_explorer.widgets",
+    "coverage": "imap_explorer.coverage",
+    "local_files": "imap_explorer.local",
+    "prune": "imap_explorer.local",
+    "sync": "imap_explorer.local",
+    "compare": "imap_explorer.versions",
+    "versions": "imap_explorer.versions",
 }
 _SUBMODULES = {"server", "synthetic"}
 

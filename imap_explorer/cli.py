@@ -94,6 +94,42 @@ def _cmd_quicklook(args: argparse.Namespace) -> int:
     return quicklook_command(args)
 
 
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from imap_explorer.coverage import coverage_command
+
+    return coverage_command(args)
+
+
+def _cmd_versions(args: argparse.Namespace) -> int:
+    from imap_explorer.versions import versions_command
+
+    return versions_command(args)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from imap_explorer.versions import compare_command
+
+    return compare_command(args)
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from imap_explorer.local import sync_command
+
+    return sync_command(args)
+
+
+def _cmd_local(args: argparse.Namespace) -> int:
+    from imap_explorer.local import local_command
+
+    return local_command(args)
+
+
+def _cmd_prune(args: argparse.Namespace) -> int:
+    from imap_explorer.local import prune_command
+
+    return prune_command(args)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from imap_explorer.demo import run_demo
 
@@ -193,6 +229,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--event", type=int, help="IDEX: draw the waveforms of this event (record index)")
     p.add_argument("-o", "--output", default="quicklook.png", help="image file (default quicklook.png)")
     p.set_defaults(func=_cmd_quicklook, table="science")
+
+    p = sub.add_parser("coverage", help="which products exist on which days, and their newest versions")
+    p.add_argument("--instrument", help="instrument, e.g. mag (default: every instrument)")
+    p.add_argument("--data-level", help="data level, e.g. l2")
+    p.add_argument("--descriptor", help="descriptor, e.g. norm-gse")
+    p.add_argument("--start-date", required=True, help="first day, YYYYMMDD (inclusive)")
+    p.add_argument("--end-date", required=True, help="last day, YYYYMMDD (inclusive)")
+    p.add_argument("--source", choices=["sdc", "local"], default="sdc",
+                   help="ask the SDC (default) or list the local archive (offline)")
+    p.add_argument("--with-inputs", action="store_true", help="add the products each product is made from")
+    p.add_argument("-o", "--output", help="also save the calendar heat-map to this image (e.g. coverage.png)")
+    p.set_defaults(func=_cmd_coverage)
+
+    p = sub.add_parser("versions", help="every version of one product-day, newest first")
+    p.add_argument("product", metavar="NAME", help="a file name, or instrument/level/descriptor with --start-date")
+    p.add_argument("--start-date", help="the day, YYYYMMDD (with a product)")
+    p.add_argument("--repointing", help="the repointing (with a product)")
+    p.set_defaults(func=_cmd_versions)
+
+    p = sub.add_parser("compare", help="what differs between two versions of a file")
+    p.add_argument("file_a", metavar="A", help="older file: a path, or a file name (downloaded if missing)")
+    p.add_argument("file_b", metavar="B", help="newer file")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("sync", help="download every file ingested since a date or since the last sync")
+    p.add_argument("--instrument", required=True, help="instrument, e.g. mag")
+    p.add_argument("--data-level", help="data level, e.g. l2")
+    p.add_argument("--descriptor", help="descriptor, e.g. norm-gse")
+    p.add_argument("--since", help="first ingestion day, YYYYMMDD (default: the last sync of this selection)")
+    p.add_argument("--start-date", help="only files from this day, YYYYMMDD")
+    p.add_argument("--end-date", help="only files up to this day, YYYYMMDD")
+    p.set_defaults(func=_cmd_sync)
+
+    for name, func, help_text in (("local", _cmd_local, "list the files in the local archive (IMAP_DATA_DIR)"),
+                                  ("prune", _cmd_prune, "remove superseded versions from the local archive")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--instrument", help="instrument, e.g. mag")
+        p.add_argument("--data-level", help="data level, e.g. l2")
+        p.add_argument("--descriptor", help="descriptor, e.g. norm-gse")
+        p.add_argument("--start-date", help="first file date, YYYYMMDD")
+        p.add_argument("--end-date", help="last file date, YYYYMMDD")
+        if name == "prune":
+            p.add_argument("--delete", action="store_true", help="really delete (default: only list them)")
+        p.set_defaults(func=func)
 
     p = sub.add_parser("demo", help="build a synthetic archive, serve it, and open the Explorer")
     p.add_argument("--archive", help="archive directory (default: a per-user cache folder)")

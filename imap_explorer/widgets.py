@@ -681,6 +681,22 @@ class Explorer(widgets.VBox):
                           self._progress, self._progress_label]),
             self._output,
         ]
+        self._build_coverage()
+
+    def _build_coverage(self) -> None:
+        """The Coverage view (products x days of the instrument and range; a click selects a file), last."""
+        from imap_explorer._coverage_view import CoverageView
+
+        self._coverage_view = CoverageView(self)
+        self._coverage_view.add_class("ie-coverage-view")
+        self.children = (*self.children, self._coverage_view)
+
+    def coverage(self) -> None:
+        """Show which products of the instrument exist on which days of the range (the Coverage button).
+
+        The grid's cells are clickable: a click shows that product in the results table and selects the file.
+        """
+        self._coverage_view.show()
 
     # ------------------------------------------------------------------ display: first query
     def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
