@@ -59,7 +59,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from imap_explorer.config import Settings
 
-__all__ = ["VERSION_MODES", "Explorer", "ExplorerModel", "check_date_range", "pick_choice", "row_label"]
+__all__ = ["VERSION_MODES", "Explorer", "ExplorerModel", "check_date_range", "missing_product_message", "pick_choice",
+           "row_label"]
 
 VersionMode = Literal["newest", "all"]
 
@@ -193,6 +194,37 @@ def column_widths(frame: pd.DataFrame) -> tuple[int, ...]:
 def _pad(cells: Sequence[str], widths: Sequence[int]) -> str:
     parts = [cell.ljust(width) for cell, width in zip(cells, widths)]
     return "\u00a0\u00a0".join(parts).rstrip().replace(" ", "\u00a0")
+
+
+def missing_product_message(catalog: pd.DataFrame, instrument: str, data_level: str, descriptor: str) -> str:
+    """Say (HTML) that a catalog has no file of a product, and list what it has instead.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> catalog = pd.DataFrame({"data_level": ["l1b", "l2", "l2"],
+    ...                         "descriptor": ["norm-mago", "norm-gse", "burst-gse"]})
+    >>> print(missing_product_message(catalog, "mag", "l2", "norm-mago"))  # doctest: +NORMALIZE_WHITESPACE
+    The archive has no <b>mag l2 norm-mago</b> (kept as asked: Search will find nothing).
+    For mag l2 it has: burst-gse, norm-gse. norm-mago is at level l1b.
+    >>> print(missing_product_message(catalog, "mag", "l3", ""))  # doctest: +NORMALIZE_WHITESPACE
+    The archive has no <b>mag l3</b> files (kept as asked: Search will find nothing).
+    Its mag levels: l1b, l2.
+    """
+    esc = html.escape
+    levels = ExplorerModel.data_levels(catalog)
+    kept = " (kept as asked: Search will find nothing)"
+    if data_level and data_level not in levels:
+        return f"The archive has no <b>{esc(instrument)} {esc(data_level)}</b> files{kept}. " \
+               f"Its {esc(instrument)} levels: {esc(', '.join(levels))}."
+    product = " ".join(part for part in (instrument, data_level, descriptor) if part)
+    where = f"{instrument} {data_level}" if data_level else f"{instrument} (any level)"
+    offered = ExplorerModel.descriptors(catalog, data_level)
+    text = f"The archive has no <b>{esc(product)}</b>{kept}. For {esc(where)} it has: {esc(', '.join(offered))}."
+    elsewhere = sorted({str(v) for v in catalog.loc[catalog["descriptor"] == descriptor, "data_level"]})
+    if elsewhere:
+        text += f" {esc(descriptor)} is at level{'s' if len(elsewhere) > 1 else ''} {esc(', '.join(elsewhere))}."
+    return text
 
 
 # --------------------------------------------------------------------------- the model
@@ -490,11 +522,16 @@ class Explorer(widgets.VBox):
     ----------
     instrument : str, default "mag"
         Initial instrument, one of ``VALID_INSTRUMENTS``.
-    data_level : str, default "l2"
-        Initial data level ("" for any).
+    data_level : str, optional
+        Data level ("" for any). A level given here (or set later) is kept even when the archive holds none
+        of it: the status line then says so and lists the levels it has. Not given, it is ``"l2"``, or
+        the archive's first level of ``PREFERRED_DATALEVELS`` when it holds no L2 of the instrument.
     descriptor : str, default ""
-        Initial descriptor ("" for any). With a data level, "" becomes the archive's first normal-rate
-        descriptor of that level when the catalog arrives; with ``data_level=""`` it stays "any".
+        Descriptor ("" for a default). A descriptor given here (or set later) is kept even when the archive
+        holds no such product at that level: the status line says so and lists the descriptors it has. With a
+        data level, "" becomes the archive's first normal-rate descriptor of that level when the catalog
+        arrives; with ``data_level=""`` it stays "any". After an instrument change, a level or descriptor
+        the new instrument lacks is replaced by the archive's first choice (and the status names it).
     start_date, end_date : datetime.date or str, optional
         Initial date range (inclusive; ``None`` leaves that end open).
     version_mode : {"newest", "all"}, default "newest"
@@ -570,7 +607,7 @@ class Explorer(widgets.VBox):
         self,
         *,
         instrument: str = "mag",
-        data_level: str = "l2",
+        data_level: str | None = None,
         descriptor: str = "",
         start_date: dt.date | str | None = None,
         end_date: dt.date | str | None = None,
@@ -592,6 +629,13 @@ class Explorer(widgets.VBox):
         self._thread: threading.Thread | None = None
         self._task_lock = threading.Lock()
         self._pause = 0
+        #: Which of "data_level" and "descriptor" hold a value the user asked for (constructor, trait or picker),
+        #: as opposed to one the Explorer chose (a default, or a fallback after an instrument change).
+        self._asked: set[str] = {"data_level"} if data_level is not None else set()
+        if descriptor:
+            self._asked.add("descriptor")
+        self._choosing = 0  # > 0 while the Explorer sets data_level/descriptor itself
+        data_level = "l2" if data_level is None else data_level
         # Initial state first (validated), before any observer exists: construction never queries.
         self.instrument, self.data_level, self.descriptor = instrument, data_level, descriptor
         self.start_date, self.end_date, self.version_mode = start_date, end_date, version_mode
@@ -795,6 +839,7 @@ class Explorer(widgets.VBox):
 
     def _on_instrument_change(self, change: dict) -> None:
         self._catalog_instrument = None
+        self._asked.clear()  # the level and descriptor were asked for the previous instrument
         with self._errors_shown(f"changing the instrument to {self.instrument!r}"):
             self._sync_pickers()
             if self.model.cached_catalog(self.instrument) is not None:
@@ -803,14 +848,22 @@ class Explorer(widgets.VBox):
                 self._want_catalog()
 
     def _on_data_level_change(self, change: dict) -> None:
+        if not self._choosing:
+            self._asked.add("data_level")
         with self._errors_shown(f"changing the data level to {self.data_level!r}"):
             catalog = self.model.cached_catalog(self.instrument) if self._catalog_instrument else None
             if catalog is not None:
-                self.descriptor = self._descriptor_choice(catalog, self.data_level)
+                with self._chosen():
+                    self.descriptor = self._descriptor_choice(catalog, self.data_level)
             self._sync_pickers()
             self._show_span()
 
     def _on_descriptor_change(self, change: dict) -> None:
+        if not self._choosing:
+            if self.descriptor:
+                self._asked.add("descriptor")
+            else:
+                self._asked.discard("descriptor")  # "" asks for nothing in particular
         with self._errors_shown(f"changing the descriptor to {self.descriptor!r}"):
             self._sync_pickers()
             self._show_span()
@@ -919,27 +972,43 @@ class Explorer(widgets.VBox):
         if not levels:
             self._set_status(f"The archive at {html.escape(self.model.settings().url)} holds no files for "
                              f"instrument <b>{html.escape(self.instrument)}</b>.")
-        if levels and self.data_level:
+        if levels and self.data_level and "data_level" not in self._asked:
             level = pick_choice(self.data_level, levels, PREFERRED_DATALEVELS)
         else:
-            level = self.data_level  # "" (any level) stays any level
+            level = self.data_level  # asked for (even if absent: _show_span says so), or "" (any level)
         descriptor = self._descriptor_choice(catalog, level) if levels else self.descriptor
-        with self.hold_trait_notifications():
+        with self._chosen(), self.hold_trait_notifications():
             self.data_level, self.descriptor = level, descriptor
         self._sync_pickers()
         if levels:
             self._show_span()
 
     def _descriptor_choice(self, catalog: pd.DataFrame, data_level: str) -> str:
-        """The descriptor to show for ``data_level``: kept when the archive has it; "" (any) kept for any level."""
-        if not data_level and not self.descriptor:
-            return ""  # any level, any descriptor: everything the instrument has
+        """The descriptor to show for ``data_level``: one asked for is kept, even if absent; "" kept for any level.
+
+        Otherwise (a default, or one chosen for another instrument) it is kept when the archive has it at that
+        level, else replaced by the archive's first normal-rate descriptor there.
+        """
+        if "descriptor" in self._asked or not data_level and not self.descriptor:
+            return self.descriptor  # asked for; or any level, any descriptor: everything the instrument has
         return pick_choice(self.descriptor, self.model.descriptors(catalog, data_level), PREFERRED_DESCRIPTORS)
+
+    @contextlib.contextmanager
+    def _chosen(self) -> Iterator[None]:
+        """Context in which the Explorer itself sets ``data_level``/``descriptor`` (not a user's request)."""
+        self._choosing += 1
+        try:
+            yield
+        finally:
+            self._choosing -= 1
 
     def _show_span(self) -> None:
         catalog = self.model.cached_catalog(self.instrument) if self._catalog_instrument else None
         span = self.model.date_span(catalog, self.data_level, self.descriptor) if catalog is not None else None
         if span is None:
+            if catalog is not None and len(catalog):
+                self._set_status(missing_product_message(catalog, self.instrument, self.data_level,
+                                                         self.descriptor))
             return
         first, last, count = span
         product = html.escape(" ".join((self.instrument, self.data_level or "(any level)",
