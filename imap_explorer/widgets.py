@@ -7,7 +7,17 @@ The module has two layers:
   so it is tested without a browser.
 * :class:`Explorer` is a thin ipywidgets view over the model. Its public state lives in traitlets
   (``instrument``, ``data_level``, ``descriptor``, ``start_date``, ``end_date``, ``version_mode``, ``selection``,
-  plus the results ``dataset`` and ``figure``), so it can be observed and linked with :func:`traitlets.link`.
+  ``time_range``, plus the results ``dataset`` and ``figure``), so it can be observed and linked with
+  :func:`traitlets.link`.
+
+Interactive quick-looks
+    In a Jupyter kernel with ipympl installed (JupyterLab, Notebook 7, Voilà) the quick-look is an ipympl canvas
+    widget: zoom and pan redraw lines min-max decimated from the full data for the new view and rebuild
+    spectrograms from the records in view. Each zoom or pan sets :attr:`Explorer.time_range` to the view, shown
+    in the status line and next to a *Whole files* button that clears it; Load, Download and Quick-look then
+    take just that range (the files whose days reach it, records trimmed to it). Elsewhere (plain Python, the
+    synchronous mode of the tests, where no front end could draw a canvas) the quick-look is a static PNG;
+    ``interactive=True``/``False`` overrides the choice.
 
 When the network is used
     Constructing an :class:`Explorer` never queries. The first query (``query(instrument=...)``, one per
@@ -22,7 +32,8 @@ Threads
     (ipywidgets supports this) and the buttons are disabled meanwhile. :meth:`Explorer.wait` joins the running
     task. ``background=False`` runs everything synchronously in the caller (the test suite uses it): a button
     ``click()`` returns when the work is done. The quick-look figure is drawn without pyplot (a plain Figure
-    on an Agg canvas, shown as an image), so the notebook's main thread never finds it among pyplot's figures.
+    on an Agg canvas, given an ipympl canvas widget directly when interactive), so the notebook's main thread
+    never finds it among pyplot's figures. Zoom and pan events arrive in the kernel's main thread.
 
 Errors
     Every error raised by a task is shown in the widget's error box (its message, and the traceback in a
@@ -46,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import ipywidgets as widgets
+import numpy as np
 import traitlets
 
 from imap_explorer.config import resolve, set_options
@@ -59,7 +71,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from imap_explorer.config import Settings
 
-__all__ = ["VERSION_MODES", "Explorer", "ExplorerModel", "check_date_range", "pick_choice", "row_label"]
+__all__ = ["VERSION_MODES", "Explorer", "ExplorerModel", "as_time_range", "check_date_range", "describe_time_range",
+           "front_end_can_interact", "interactive_canvas", "missing_product_message", "pick_choice", "row_label",
+           "rows_in_range"]
 
 VersionMode = Literal["newest", "all"]
 
@@ -123,6 +137,99 @@ def check_date_range(start_date: dt.date | None, end_date: dt.date | None) -> No
         msg = (f"The end date {end_date.isoformat()} is before the start date {start_date.isoformat()}. "
                "Both ends are inclusive: pick an end date on or after the start date.")
         raise ValueError(msg)
+
+
+#: A file is taken for a time range when its days come within this of the range: a daily file may hold a few
+#: records of the neighbouring day, and Load trims to the exact range anyway.
+RANGE_MARGIN_NS = 3600 * 10**9
+
+
+def as_time_range(value: Any) -> tuple[np.datetime64, np.datetime64] | None:
+    """Read a ``(start, end)`` time range (anything :func:`imap_explorer.load` accepts, both ends given) or None.
+
+    Returns two ``numpy.datetime64`` in milliseconds, start before end.
+
+    Examples
+    --------
+    >>> as_time_range(("2026-01-20T06:00", "2026-01-20T06:30"))
+    (np.datetime64('2026-01-20T06:00:00.000'), np.datetime64('2026-01-20T06:30:00.000'))
+    >>> as_time_range(None) is None
+    True
+    >>> as_time_range(("2026-01-20T07:00", "2026-01-20T06:00"))
+    Traceback (most recent call last):
+    ...
+    ValueError: The time range ends (2026-01-20T06:00:00.000) before it starts (2026-01-20T07:00:00.000).
+    """
+    from imap_explorer._time import time_pair
+
+    pair = time_pair(value)
+    if pair is None:
+        return None
+    ends = []
+    for end, what in zip(pair, ("start", "end")):
+        if end is None:
+            msg = f"The time range needs both ends; its {what} is None. Set None to take whole files."
+            raise ValueError(msg)
+        if isinstance(end, dt.datetime) and end.tzinfo is not None:
+            end = end.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        try:
+            ends.append(np.datetime64(end.to_datetime64() if hasattr(end, "to_datetime64") else end, "ms"))
+        except (TypeError, ValueError) as err:
+            msg = f"Invalid time {end!r} in the time range: expected e.g. '2026-01-20T06:00' or a datetime."
+            raise ValueError(msg) from err
+    start, end = ends
+    if np.isnat(start) or np.isnat(end):
+        raise ValueError("The time range needs both ends; got NaT. Set None to take whole files.")
+    if end < start:
+        raise ValueError(f"The time range ends ({end}) before it starts ({start}).")
+    return start, end
+
+
+def rows_in_range(rows: pd.DataFrame, time_range: tuple | None) -> pd.DataFrame:
+    """The rows of a search result whose files can hold records of ``time_range`` (all rows without one).
+
+    A file covers the days from its ``start_date`` to its ``end_date`` (or its start date), whole days, widened
+    by :data:`RANGE_MARGIN_NS` each side.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"start_date": [dt.date(2026, 1, 20), dt.date(2026, 1, 21)], "end_date": [None, None]})
+    >>> rows_in_range(rows, ("2026-01-21T06:00", "2026-01-21T07:00")).index.tolist()
+    [1]
+    >>> rows_in_range(rows, ("2026-01-20T23:30", "2026-01-20T23:59")).index.tolist()  # within the margin of day 2
+    [0, 1]
+    """
+    import pandas as pd
+
+    span = as_time_range(time_range)
+    if span is None or len(rows) == 0:
+        return rows
+    first = pd.to_datetime(rows["start_date"]).to_numpy("datetime64[ns]")
+    last = pd.to_datetime(rows["end_date"]).to_numpy("datetime64[ns]") if "end_date" in rows else first
+    last = np.where(np.isnat(last), first, last) + np.timedelta64(1, "D")
+    margin = np.timedelta64(RANGE_MARGIN_NS, "ns")
+    keep = (first < span[1] + margin) & (last > span[0] - margin)
+    return rows[keep]
+
+
+def describe_time_range(time_range: tuple | None) -> str:
+    """A short text of a time range (UTC), the date written once when both ends share it.
+
+    Examples
+    --------
+    >>> describe_time_range(as_time_range(("2026-01-20T06:00", "2026-01-20T06:30:15.5")))
+    '2026-01-20 06:00:00 to 06:30:15.500 UTC'
+    >>> describe_time_range(None)
+    'whole files'
+    """
+    span = as_time_range(time_range)
+    if span is None:
+        return "whole files"
+    start, end = (str(t).replace("T", " ").removesuffix(".000") for t in span)
+    if start[:10] == end[:10]:
+        end = end[11:]
+    return f"{start} to {end} UTC"
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -193,6 +300,37 @@ def column_widths(frame: pd.DataFrame) -> tuple[int, ...]:
 def _pad(cells: Sequence[str], widths: Sequence[int]) -> str:
     parts = [cell.ljust(width) for cell, width in zip(cells, widths)]
     return "\u00a0\u00a0".join(parts).rstrip().replace(" ", "\u00a0")
+
+
+def missing_product_message(catalog: pd.DataFrame, instrument: str, data_level: str, descriptor: str) -> str:
+    """Say (HTML) that a catalog has no file of a product, and list what it has instead.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> catalog = pd.DataFrame({"data_level": ["l1b", "l2", "l2"],
+    ...                         "descriptor": ["norm-mago", "norm-gse", "burst-gse"]})
+    >>> print(missing_product_message(catalog, "mag", "l2", "norm-mago"))  # doctest: +NORMALIZE_WHITESPACE
+    The archive has no <b>mag l2 norm-mago</b> (kept as asked: Search will find nothing).
+    For mag l2 it has: burst-gse, norm-gse. norm-mago is at level l1b.
+    >>> print(missing_product_message(catalog, "mag", "l3", ""))  # doctest: +NORMALIZE_WHITESPACE
+    The archive has no <b>mag l3</b> files (kept as asked: Search will find nothing).
+    Its mag levels: l1b, l2.
+    """
+    esc = html.escape
+    levels = ExplorerModel.data_levels(catalog)
+    kept = " (kept as asked: Search will find nothing)"
+    if data_level and data_level not in levels:
+        return f"The archive has no <b>{esc(instrument)} {esc(data_level)}</b> files{kept}. " \
+               f"Its {esc(instrument)} levels: {esc(', '.join(levels))}."
+    product = " ".join(part for part in (instrument, data_level, descriptor) if part)
+    where = f"{instrument} {data_level}" if data_level else f"{instrument} (any level)"
+    offered = ExplorerModel.descriptors(catalog, data_level)
+    text = f"The archive has no <b>{esc(product)}</b>{kept}. For {esc(where)} it has: {esc(', '.join(offered))}."
+    elsewhere = sorted({str(v) for v in catalog.loc[catalog["descriptor"] == descriptor, "data_level"]})
+    if elsewhere:
+        text += f" {esc(descriptor)} is at level{'s' if len(elsewhere) > 1 else ''} {esc(', '.join(elsewhere))}."
+    return text
 
 
 # --------------------------------------------------------------------------- the model
@@ -405,13 +543,13 @@ class ExplorerModel:
             raise DownloadError(failures, paths, errors)
         return paths
 
-    def load(self, paths: Sequence[str | Path]) -> xr.Dataset:
-        """Load local CDF files into one Dataset (:func:`imap_explorer.cdf.load`)."""
+    def load(self, paths: Sequence[str | Path], *, time_range: tuple | None = None) -> xr.Dataset:
+        """Load local CDF files into one Dataset (:func:`imap_explorer.cdf.load`), only ``time_range`` if given."""
         from imap_explorer.cdf import load
 
         if not paths:
             raise ValueError("Nothing to load: no file is selected.")
-        return load(list(paths))
+        return load(list(paths), time_range=time_range)
 
     @staticmethod
     def quicklook(dataset: xr.Dataset) -> Figure:
@@ -443,7 +581,60 @@ def figure_png(figure: Figure, *, dpi: int = 100) -> bytes:
     return buf.getvalue()
 
 
+def front_end_can_interact() -> bool:
+    """Whether an Explorer made now shows interactive figures by default (``interactive=None``).
+
+    True when ipympl is installed and the code runs in a Jupyter kernel (JupyterLab, Notebook 7, Voilà), whose
+    front end then draws ipympl's canvas widget. Elsewhere (plain Python, the test suite's synchronous mode)
+    there is no front end to draw it, and the Explorer shows a static PNG.
+    """
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("ipympl") is None:
+        return False
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
+def interactive_canvas(figure: Figure) -> Any:
+    """Give a plain Figure an ipympl canvas widget (with its toolbar) without pyplot, and return the canvas.
+
+    This is what ipympl's backend does for a pyplot figure (``new_figure_manager_given_figure``), minus the
+    registration in pyplot's figure list: the figure stays unknown to pyplot, so it can be made in the
+    Explorer's worker thread. Zoom and pan in the toolbar change the axes' limits in the kernel, which redraws:
+    lines are min-max decimated again from the full data and spectrograms rebuilt for the new view.
+    """
+    try:
+        from ipympl.backend_nbagg import Canvas, FigureManager
+    except ImportError as err:  # pragma: no cover - ipympl is a dependency
+        msg = "Interactive figures need ipympl: pip install ipympl (or pass interactive=False)."
+        raise ImportError(msg) from err
+
+    canvas = Canvas(figure)
+    FigureManager(canvas, 0)  # makes the toolbar widget; canvas.manager refers to it
+    canvas.header_visible = False
+    canvas.toolbar_visible = "visible"
+    canvas.toolbar_position = "left"
+    return canvas
+
+
 # --------------------------------------------------------------------------- the widget
+class _TimeRange(traitlets.TraitType):
+    """A ``(start, end)`` pair of ``numpy.datetime64[ms]``, or ``None``; read by :func:`as_time_range`."""
+
+    default_value = None
+    allow_none = True
+    info_text = "a (start, end) pair of times, or None"
+
+    def validate(self, obj: Any, value: Any) -> tuple | None:
+        try:
+            return as_time_range(value)
+        except (TypeError, ValueError) as err:
+            raise traitlets.TraitError(f"The {self.name!r} trait of an Explorer: {err}") from err
+
+
 class _Date(traitlets.TraitType):
     """A ``datetime.date`` or ``None``; accepts datetimes, ISO / YYYYMMDD strings and numpy/pandas times."""
 
@@ -475,26 +666,34 @@ class Explorer(widgets.VBox):
     instrument: one cached query, refreshed with Refresh), a date range (both ends inclusive; empty means open)
     and a version mode (newest only, or every version the SDC returns by default). Search fills a table whose
     rows can be selected; Download fetches the selection into the local archive (a progress bar counts files);
-    Load reads it into :attr:`dataset`; Quick-look plots it into :attr:`figure` and shows the image.
+    Load reads it into :attr:`dataset`; Quick-look plots it into :attr:`figure` and shows it, interactive
+    (ipympl) where the front end can draw it. Zooming or panning it sets :attr:`time_range` ("load just
+    this"), which Load, Download and Quick-look honour until *Whole files* clears it.
 
     The public state is traitlets: observe or :func:`traitlets.link` ``instrument``, ``data_level``,
-    ``descriptor``, ``start_date``, ``end_date``, ``version_mode`` and ``selection`` (file names of the
-    selected rows). Setting them from code updates the pickers, and the other way round.
+    ``descriptor``, ``start_date``, ``end_date``, ``version_mode``, ``selection`` (file names of the
+    selected rows) and ``time_range``. Setting them from code updates the pickers, and the other way round.
 
     Construction does no network request. The instrument's catalog is queried when the Explorer is displayed
     or on the first interaction (see the module docstring). Errors appear in the widget's error box and in
     :attr:`error`. The buttons have method twins for scripts: :meth:`refresh`, :meth:`search`,
-    :meth:`download`, :meth:`load`, :meth:`quicklook`; :meth:`wait` joins the background task.
+    :meth:`download`, :meth:`load`, :meth:`quicklook`, :meth:`clear_time_range`; :meth:`wait` joins the
+    background task.
 
     Parameters
     ----------
     instrument : str, default "mag"
         Initial instrument, one of ``VALID_INSTRUMENTS``.
-    data_level : str, default "l2"
-        Initial data level ("" for any).
+    data_level : str, optional
+        Data level ("" for any). A level given here (or set later) is kept even when the archive holds none
+        of it: the status line then says so and lists the levels it has. Not given, it is ``"l2"``, or
+        the archive's first level of ``PREFERRED_DATALEVELS`` when it holds no L2 of the instrument.
     descriptor : str, default ""
-        Initial descriptor ("" for any). With a data level, "" becomes the archive's first normal-rate
-        descriptor of that level when the catalog arrives; with ``data_level=""`` it stays "any".
+        Descriptor ("" for a default). A descriptor given here (or set later) is kept even when the archive
+        holds no such product at that level: the status line says so and lists the descriptors it has. With a
+        data level, "" becomes the archive's first normal-rate descriptor of that level when the catalog
+        arrives; with ``data_level=""`` it stays "any". After an instrument change, a level or descriptor
+        the new instrument lacks is replaced by the archive's first choice (and the status names it).
     start_date, end_date : datetime.date or str, optional
         Initial date range (inclusive; ``None`` leaves that end open).
     version_mode : {"newest", "all"}, default "newest"
@@ -508,6 +707,10 @@ class Explorer(widgets.VBox):
         Local archive root (default: ``IMAP_DATA_DIR`` or ``./data``).
     background : bool, default True
         Run the work in a worker thread so the page stays responsive; ``False`` runs it in the caller.
+    interactive : bool, optional
+        Show the quick-look as an ipympl canvas (zoom and pan) rather than a PNG. Default: interactive in a
+        Jupyter kernel with ipympl installed (:func:`front_end_can_interact`), a PNG elsewhere. Pass ``False``
+        for a front end without ipympl's extension (e.g. Colab without its custom widget manager).
     **kwargs
         Passed to :class:`ipywidgets.VBox` (``layout=...``).
 
@@ -518,7 +721,12 @@ class Explorer(widgets.VBox):
     dataset : xarray.Dataset or None
         The last loaded Dataset.
     figure : matplotlib.figure.Figure or None
-        The last quick-look figure.
+        The last quick-look figure (its ``canvas`` is the ipympl widget when interactive).
+    time_range : (numpy.datetime64, numpy.datetime64) or None
+        The time range Load, Download and Quick-look take (``None``: whole files). Zooming or panning the
+        quick-look sets it; settable from code (any pair :func:`imap_explorer.load` accepts, both ends given).
+    interactive : bool
+        Whether quick-looks are ipympl canvases.
     paths : list of pathlib.Path
         Local files of the last download/load.
     error : str
@@ -563,6 +771,8 @@ class Explorer(widgets.VBox):
     selection = traitlets.Tuple(help="File names of the selected rows of the results table.")
     dataset = traitlets.Instance("xarray.Dataset", allow_none=True, help="The last loaded Dataset.")
     figure = traitlets.Instance("matplotlib.figure.Figure", allow_none=True, help="The last quick-look figure.")
+    time_range = _TimeRange(help="(start, end) that Load, Download and Quick-look take, or None for whole files; "
+                                 "set by zooming or panning the quick-look.")
     busy = traitlets.Bool(False, help="True while a task runs.")
     error = traitlets.Unicode("", help="The last error message ('' after a success).")
 
@@ -570,7 +780,7 @@ class Explorer(widgets.VBox):
         self,
         *,
         instrument: str = "mag",
-        data_level: str = "l2",
+        data_level: str | None = None,
         descriptor: str = "",
         start_date: dt.date | str | None = None,
         end_date: dt.date | str | None = None,
@@ -578,20 +788,32 @@ class Explorer(widgets.VBox):
         url: str | None = None,
         data_dir: str | Path | None = None,
         background: bool = True,
+        interactive: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.model = ExplorerModel(url=url, data_dir=data_dir)
         self.background = background
+        self.interactive = front_end_can_interact() if interactive is None else bool(interactive)
         self.results: pd.DataFrame | None = None
         self.paths: list[Path] = []
         self.last_exception: BaseException | None = None
-        self._loaded_selection: tuple[str, ...] | None = None
+        self._loaded_key: tuple | None = None  # (selection, time_range) of the loaded dataset
+        self._figure_range: tuple | None = None  # the time range the figure's data was loaded with
+        self._home_xlim: tuple[float, float] | None = None  # the figure's first view (the toolbar's Home)
+        self._setting_view = 0  # > 0 while the Explorer sets the figure's view itself
         self._catalog_instrument: str | None = None
         self._catalog_pending = False  # the instrument's catalog is wanted, and no task has started on it yet
         self._thread: threading.Thread | None = None
         self._task_lock = threading.Lock()
         self._pause = 0
+        #: Which of "data_level" and "descriptor" hold a value the user asked for (constructor, trait or picker),
+        #: as opposed to one the Explorer chose (a default, or a fallback after an instrument change).
+        self._asked: set[str] = {"data_level"} if data_level is not None else set()
+        if descriptor:
+            self._asked.add("descriptor")
+        self._choosing = 0  # > 0 while the Explorer sets data_level/descriptor itself
+        data_level = "l2" if data_level is None else data_level
         # Initial state first (validated), before any observer exists: construction never queries.
         self.instrument, self.data_level, self.descriptor = instrument, data_level, descriptor
         self.start_date, self.end_date, self.version_mode = start_date, end_date, version_mode
@@ -603,6 +825,7 @@ class Explorer(widgets.VBox):
         self.observe(self._on_version_mode_change, names="version_mode")
         self.observe(self._on_selection_change, names="selection")
         self.observe(self._on_busy_change, names="busy")
+        self.observe(self._on_time_range_change, names="time_range")
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -637,6 +860,10 @@ class Explorer(widgets.VBox):
         self._progress = widgets.IntProgress(value=0, min=0, max=1, description="", bar_style="",
                                              layout=widgets.Layout(width="200px", visibility="hidden"))
         self._progress_label = widgets.Label("")
+        self._time_range_label = widgets.HTML(layout=widgets.Layout(width="auto"))
+        self._clear_range = widgets.Button(description="Whole files", icon="arrows-h",
+                                           layout=widgets.Layout(width="130px", display="none"),
+                                           tooltip="Clear the time range: Load and Download take whole files again")
         self._output = widgets.Output(layout=widgets.Layout(width="100%"))
 
         for child, role in ((self._instrument, "instrument"), (self._data_level, "data-level"),
@@ -646,7 +873,8 @@ class Explorer(widgets.VBox):
                             (self._status, "status"), (self._error, "error"), (self._results, "results"),
                             (self._select_all, "select-all"), (self._select_none, "select-none"),
                             (self._download, "download"), (self._load, "load"), (self._quicklook, "quicklook"),
-                            (self._progress, "progress"), (self._output, "output")):
+                            (self._progress, "progress"), (self._time_range_label, "time-range"),
+                            (self._clear_range, "clear-range"), (self._output, "output")):
             child.add_class(f"ie-{role}")
         self.add_class("ie-explorer")
         self._buttons = (self._refresh, self._search, self._select_all, self._select_none, self._download,
@@ -667,6 +895,7 @@ class Explorer(widgets.VBox):
         self._download.on_click(self._on_download_click)
         self._load.on_click(self._on_load_click)
         self._quicklook.on_click(self._on_quicklook_click)
+        self._clear_range.on_click(self._on_clear_range_click)
         self._set_status("Pick a product and press <b>Search</b>.")
 
         self.children = [
@@ -679,6 +908,7 @@ class Explorer(widgets.VBox):
             self._results,
             widgets.HBox([self._select_all, self._select_none, self._download, self._load, self._quicklook,
                           self._progress, self._progress_label]),
+            widgets.HBox([self._time_range_label, self._clear_range]),
             self._output,
         ]
         self._build_coverage()
@@ -811,6 +1041,7 @@ class Explorer(widgets.VBox):
 
     def _on_instrument_change(self, change: dict) -> None:
         self._catalog_instrument = None
+        self._asked.clear()  # the level and descriptor were asked for the previous instrument
         with self._errors_shown(f"changing the instrument to {self.instrument!r}"):
             self._sync_pickers()
             if self.model.cached_catalog(self.instrument) is not None:
@@ -819,14 +1050,22 @@ class Explorer(widgets.VBox):
                 self._want_catalog()
 
     def _on_data_level_change(self, change: dict) -> None:
+        if not self._choosing:
+            self._asked.add("data_level")
         with self._errors_shown(f"changing the data level to {self.data_level!r}"):
             catalog = self.model.cached_catalog(self.instrument) if self._catalog_instrument else None
             if catalog is not None:
-                self.descriptor = self._descriptor_choice(catalog, self.data_level)
+                with self._chosen():
+                    self.descriptor = self._descriptor_choice(catalog, self.data_level)
             self._sync_pickers()
             self._show_span()
 
     def _on_descriptor_change(self, change: dict) -> None:
+        if not self._choosing:
+            if self.descriptor:
+                self._asked.add("descriptor")
+            else:
+                self._asked.discard("descriptor")  # "" asks for nothing in particular
         with self._errors_shown(f"changing the descriptor to {self.descriptor!r}"):
             self._sync_pickers()
             self._show_span()
@@ -935,27 +1174,43 @@ class Explorer(widgets.VBox):
         if not levels:
             self._set_status(f"The archive at {html.escape(self.model.settings().url)} holds no files for "
                              f"instrument <b>{html.escape(self.instrument)}</b>.")
-        if levels and self.data_level:
+        if levels and self.data_level and "data_level" not in self._asked:
             level = pick_choice(self.data_level, levels, PREFERRED_DATALEVELS)
         else:
-            level = self.data_level  # "" (any level) stays any level
+            level = self.data_level  # asked for (even if absent: _show_span says so), or "" (any level)
         descriptor = self._descriptor_choice(catalog, level) if levels else self.descriptor
-        with self.hold_trait_notifications():
+        with self._chosen(), self.hold_trait_notifications():
             self.data_level, self.descriptor = level, descriptor
         self._sync_pickers()
         if levels:
             self._show_span()
 
     def _descriptor_choice(self, catalog: pd.DataFrame, data_level: str) -> str:
-        """The descriptor to show for ``data_level``: kept when the archive has it; "" (any) kept for any level."""
-        if not data_level and not self.descriptor:
-            return ""  # any level, any descriptor: everything the instrument has
+        """The descriptor to show for ``data_level``: one asked for is kept, even if absent; "" kept for any level.
+
+        Otherwise (a default, or one chosen for another instrument) it is kept when the archive has it at that
+        level, else replaced by the archive's first normal-rate descriptor there.
+        """
+        if "descriptor" in self._asked or not data_level and not self.descriptor:
+            return self.descriptor  # asked for; or any level, any descriptor: everything the instrument has
         return pick_choice(self.descriptor, self.model.descriptors(catalog, data_level), PREFERRED_DESCRIPTORS)
+
+    @contextlib.contextmanager
+    def _chosen(self) -> Iterator[None]:
+        """Context in which the Explorer itself sets ``data_level``/``descriptor`` (not a user's request)."""
+        self._choosing += 1
+        try:
+            yield
+        finally:
+            self._choosing -= 1
 
     def _show_span(self) -> None:
         catalog = self.model.cached_catalog(self.instrument) if self._catalog_instrument else None
         span = self.model.date_span(catalog, self.data_level, self.descriptor) if catalog is not None else None
         if span is None:
+            if catalog is not None and len(catalog):
+                self._set_status(missing_product_message(catalog, self.instrument, self.data_level,
+                                                         self.descriptor))
             return
         first, last, count = span
         product = html.escape(" ".join((self.instrument, self.data_level or "(any level)",
@@ -1032,6 +1287,16 @@ class Explorer(widgets.VBox):
         rows = self.results[self.results["file_name"].isin(self.selection)]
         return rows
 
+    def _rows_to_fetch(self) -> pd.DataFrame:
+        """The selected rows whose files can hold records of :attr:`time_range` (all of them without one)."""
+        rows = self._selected_rows()
+        kept = rows_in_range(rows, self.time_range)
+        if len(kept) == 0:
+            msg = (f"None of the {len(rows)} selected file{'s' if len(rows) != 1 else ''} covers the time range "
+                   f"{describe_time_range(self.time_range)}: select other files, or press Whole files to clear it.")
+            raise ValueError(msg)
+        return kept
+
     def download(self) -> None:
         """Download the selected files into the local archive (the Download button)."""
         self._run("downloading", self._download_work)
@@ -1040,7 +1305,7 @@ class Explorer(widgets.VBox):
         self.download()
 
     def _download_work(self) -> list[Path]:
-        rows = self._selected_rows()
+        rows = self._rows_to_fetch()
         file_paths = list(rows["file_path"])
         total = len(file_paths)
         done = [0]
@@ -1066,7 +1331,7 @@ class Explorer(widgets.VBox):
             self._update_local_marks()
         self._progress.bar_style = "success"
         self._set_status(f"Downloaded {total} file{'s' if total != 1 else ''} to "
-                         f"{html.escape(str(self.model.settings().data_dir))}.")
+                         f"{html.escape(str(self.model.settings().data_dir))}{self._range_note(rows)}.")
         return self.paths
 
     def load(self) -> None:
@@ -1077,24 +1342,34 @@ class Explorer(widgets.VBox):
         self.load()
 
     def _load_work(self) -> xr.Dataset:
-        rows = self._selected_rows()
-        selection = tuple(self.selection)
+        rows = self._rows_to_fetch()
+        key = (tuple(self.selection), self.time_range)
         if not rows["downloaded"].all():
             self._download_work()
-        paths = [Path(p) for p in self._selected_rows()["local_path"]]
+        rows = self._rows_to_fetch()
+        paths = [Path(p) for p in rows["local_path"]]
         self._set_status(f"Loading {len(paths)} file{'s' if len(paths) != 1 else ''}…")
-        dataset = self.model.load(paths)
+        dataset = self.model.load(paths, time_range=key[1])
         self.paths = paths
         self.dataset = dataset
-        self._loaded_selection = selection
+        self._loaded_key = key
         self._show_dataset(dataset)
         sizes = ", ".join(f"{k}: {v}" for k, v in dataset.sizes.items())
         superseded = [Path(p).name for p in dataset.encoding.get("superseded_files", ())]
         note = (f" {len(superseded)} older version{'s' if len(superseded) != 1 else ''} of the same day "
                 f"supplied no records: {html.escape(', '.join(superseded))}." if superseded else "")
-        self._set_status(f"Loaded {len(paths)} file{'s' if len(paths) != 1 else ''} ({html.escape(sizes)}) into "
-                         f"<code>explorer.dataset</code>.{note}")
+        within = f", {html.escape(describe_time_range(key[1]))}" if key[1] is not None else ""
+        self._set_status(f"Loaded {len(paths)} file{'s' if len(paths) != 1 else ''} ({html.escape(sizes)}{within}) "
+                         f"into <code>explorer.dataset</code>{self._range_note(rows)}.{note}")
         return dataset
+
+    def _range_note(self, rows: pd.DataFrame) -> str:
+        """Say how many selected files the time range left out (HTML), or nothing."""
+        left_out = len(self.selection) - len(rows)
+        if self.time_range is None or left_out <= 0:
+            return ""
+        return (f" ({left_out} selected file{'s' if left_out != 1 else ''} outside "
+                f"{html.escape(describe_time_range(self.time_range))} left out)")
 
     def quicklook(self) -> None:
         """Load the selection if needed and plot it into :attr:`figure` (the Quick-look button)."""
@@ -1105,16 +1380,68 @@ class Explorer(widgets.VBox):
 
     def _quicklook_work(self) -> Figure:
         self._selected_rows()
-        if self.dataset is None or self._loaded_selection != tuple(self.selection):
+        if self.dataset is None or self._loaded_key != (tuple(self.selection), self.time_range):
             self._load_work()
         self._set_status("Plotting…")
         figure = self.model.quicklook(self.dataset)
-        png = figure_png(figure)
+        if self.interactive:
+            self._show_canvas(figure, interactive_canvas(figure))
+        else:
+            self._show_figure(figure, figure_png(figure))
         self.figure = figure
-        self._show_figure(figure, png)
+        self._figure_range = self._loaded_key[1] if self._loaded_key else None
+        zoom = " Zoom or pan it (toolbar on its left) to pick a time range for Load and Download." \
+            if self.interactive else ""
         self._set_status("Quick-look ready: the figure is <code>explorer.figure</code>, the data "
-                         "<code>explorer.dataset</code>.")
+                         f"<code>explorer.dataset</code>.{zoom}")
         return figure
+
+    # ------------------------------------------------------------------ time range: zoom, clear
+    def clear_time_range(self) -> None:
+        """Forget the time range (the Whole files button): Load and Download take whole files again.
+
+        A figure of whole files goes back to its first view.
+        """
+        self.time_range = None
+        figure = self.figure
+        if figure is not None and self._figure_range is None and self._home_xlim is not None and figure.axes:
+            self._setting_view += 1
+            try:
+                figure.axes[0].set_xlim(*self._home_xlim)
+            finally:
+                self._setting_view -= 1
+            figure.canvas.draw_idle()
+
+    def _on_clear_range_click(self, button: widgets.Button) -> None:
+        with self._errors_shown("clearing the time range"):
+            self.clear_time_range()
+
+    def _on_zoom(self, ax: Any) -> None:
+        """The figure's time axis changed (toolbar zoom or pan, ``set_xlim``): its view becomes the time range."""
+        if self._setting_view or ax.figure is not self.figure:
+            return
+        with self._errors_shown("reading the zoomed time range"):
+            from imap_explorer._decimate import num_to_ns
+
+            x0, x1 = sorted(ax.get_xlim())
+            if self._home_xlim is not None and (x0, x1) == tuple(sorted(self._home_xlim)):
+                self.time_range = self._figure_range  # Home: the range the figure was made from
+                return
+            to_ms = [np.datetime64(round(num_to_ns(x) / 1e6), "ms") for x in (x0, x1)]
+            self.time_range = (to_ms[0], to_ms[1])
+
+    def _on_time_range_change(self, change: dict) -> None:
+        span = change["new"]
+        if span is None:
+            self._time_range_label.value = ""
+            self._clear_range.layout.display = "none"
+            self._set_status("Time range cleared: Load and Download take whole files.")
+            return
+        text = html.escape(describe_time_range(span))
+        self._time_range_label.value = f"<span class='ie-time-range-text'>Time range: <b>{text}</b></span>"
+        self._clear_range.layout.display = None
+        self._set_status(f"Time range {text}: <b>Load</b> and <b>Download</b> now take just this "
+                         "(<b>Whole files</b> clears it).")
 
     # ------------------------------------------------------------------ output area
     def _show_dataset(self, dataset: xr.Dataset) -> None:
@@ -1129,6 +1456,14 @@ class Explorer(widgets.VBox):
         image = {"output_type": "display_data", "metadata": {},
                  "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": repr(figure)}}
         self._output.outputs = (image,)
+
+    def _show_canvas(self, figure: Figure, canvas: Any) -> None:
+        """Show an ipympl canvas (its PNG too, for renderers without widgets) and follow its time axis."""
+        bundle = canvas._repr_mimebundle_()  # the widget view, plus image/png and text/html fallbacks
+        self._output.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
+        ax = figure.axes[0]
+        self._home_xlim = tuple(ax.get_xlim())
+        ax.callbacks.connect("xlim_changed", self._on_zoom)
 
 
 def _set_dropdown(dropdown: widgets.Dropdown, value: str, choices: list[str], known: bool) -> None:

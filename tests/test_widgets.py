@@ -381,3 +381,54 @@ def test_explorer_model_search_marks_local_files(sdc, tmp_path):
     assert calls[0][2] is None
     assert model.mark_local(frame.drop(columns=["file_name", "local_path", "downloaded"]))["downloaded"].all()
     assert isinstance(paths[0], Path)
+
+
+# --------------------------------------------------------------------------- a request the archive cannot meet
+def _label_of(dropdown) -> str:
+    return next(label for label, value in dropdown.options if value == dropdown.value)
+
+
+def test_explorer_keeps_a_descriptor_the_archive_lacks_and_says_so(sdc):
+    explorer = Explorer(url=sdc.url, background=False, descriptor="norm-gsee", start_date=DAY, end_date=DAY)
+    explorer._repr_mimebundle_()  # displayed: the catalog arrives
+    assert explorer.error == ""
+    assert (explorer.data_level, explorer.descriptor) == ("l2", "norm-gsee")  # not swapped for norm-gse
+    assert explorer._descriptor.value == "norm-gsee"
+    assert _label_of(explorer._descriptor) == "norm-gsee (not in archive)"
+    status = explorer._status.value
+    assert "The archive has no <b>mag l2 norm-gsee</b>" in status
+    assert "For mag l2 it has: burst-gse, burst-rtn, norm-dsrf, norm-gse, norm-gsm, norm-rtn, norm-srf." in status
+    explorer.search()  # Search looks for what was asked, and finds nothing
+    assert explorer.error == ""
+    assert len(explorer.results) == 0
+    assert "descriptor=norm-gsee" in explorer._status.value
+
+    explorer.descriptor = "norm-mago"  # set from code: a MAG descriptor, but not at l2
+    assert (explorer.data_level, explorer.descriptor) == ("l2", "norm-mago")
+    assert "The archive has no <b>mag l2 norm-mago</b>" in explorer._status.value
+    assert "norm-mago is at levels l1b, l1c." in explorer._status.value
+    explorer._data_level.value = "l1b"  # the user picks a level that has it: kept, and its files are counted
+    assert (explorer.data_level, explorer.descriptor) == ("l1b", "norm-mago")
+    assert "holds 2 files of <b>mag l1b norm-mago</b>" in explorer._status.value
+
+
+def test_explorer_keeps_a_data_level_the_archive_lacks_and_says_so(sdc):
+    explorer = Explorer(url=sdc.url, background=False, data_level="l3", descriptor="norm-gse")
+    explorer._repr_mimebundle_()
+    assert explorer.error == ""
+    assert (explorer.data_level, explorer.descriptor) == ("l3", "norm-gse")  # was l2 norm-gse
+    assert _label_of(explorer._data_level) == "l3 (not in archive)"
+    assert "The archive has no <b>mag l3</b> files" in explorer._status.value
+    assert "Its mag levels: l1b, l1c, l2." in explorer._status.value
+
+    explorer.data_level = "l1a"  # set from code: kept too
+    assert explorer.data_level == "l1a"
+    assert "The archive has no <b>mag l1a</b> files" in explorer._status.value
+    explorer._data_level.value = "l2"
+    assert (explorer.data_level, explorer.descriptor) == ("l2", "norm-gse")
+    assert "holds 2 files of <b>mag l2 norm-gse</b>" in explorer._status.value
+
+    # After an instrument change, a level or descriptor the new instrument lacks is replaced, and named.
+    explorer.instrument = "swe"
+    assert (explorer.data_level, explorer.descriptor) == ("l2", "sci")
+    assert "swe l2 sci" in explorer._status.value
