@@ -147,6 +147,10 @@ class Coverage(pd.DataFrame):
         """Files behind the cells, product inputs, plot and terminal table."""
         return CoverageAccessor(self)
 
+    def _repr_html_(self) -> str | None:
+        # in a notebook, an empty cell reads better blank than NaN
+        return pd.DataFrame(self, copy=False).astype(object).where(self.notna(), "")._repr_html_()
+
 
 class CoverageAccessor:
     """``cov.imap``: what is behind a :class:`Coverage` table."""
