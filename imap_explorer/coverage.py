@@ -17,6 +17,7 @@ import datetime as dt
 import fnmatch
 import logging
 import os
+import shutil
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -146,6 +147,10 @@ class Coverage(pd.DataFrame):
     def imap(self) -> CoverageAccessor:
         """Files behind the cells, product inputs, plot and terminal table."""
         return CoverageAccessor(self)
+
+    def _repr_html_(self) -> str | None:
+        # in a notebook, an empty cell reads better blank than NaN
+        return pd.DataFrame(self, copy=False).astype(object).where(self.notna(), "")._repr_html_()
 
 
 class CoverageAccessor:
@@ -449,7 +454,9 @@ def format_coverage(cov: pd.DataFrame, *, width: int | None = None) -> str:
     """The coverage as text: one line per product, one character per day (or repointing).
 
     Each version gets a letter (``a`` the oldest in the table; the legend follows), ``.`` is a gap. Instruments
-    are separated by a blank line; a header marks the first of each month (or every tenth repointing).
+    are separated by a blank line; a header marks the first of each month (or every tenth repointing). With
+    ``width`` (characters, e.g. the terminal's), a long range is cut into blocks of days stacked one under the
+    other, each with its own header, so that no line is longer than ``width``.
 
     Examples
     --------
@@ -461,6 +468,16 @@ def format_coverage(cov: pd.DataFrame, *, width: int | None = None) -> str:
     mag/l2/norm-gse a.b
     <BLANKLINE>
     a = v001   b = v002   . = no file
+    >>> twelve = pd.DataFrame({"mag/l2/norm-gse": ["v001"] * 5 + [None] + ["v002"] * 6},
+    ...                       index=pd.date_range("2026-01-25", periods=12, name="start_date"))
+    >>> print(format_coverage(twelve, width=26))
+                    2026-01
+    mag/l2/norm-gse aaaaa.bbbb
+    <BLANKLINE>
+                    2026-02
+    mag/l2/norm-gse bb
+    <BLANKLINE>
+    a = v001   b = v002   . = no file
     """
     if cov.shape[1] == 0:
         return "No files in this range."
@@ -468,38 +485,46 @@ def format_coverage(cov: pd.DataFrame, *, width: int | None = None) -> str:
     letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
     code = {v: letters[i] if i < len(letters) else "#" for i, v in enumerate(versions)}
     name_width = max(len(str(c)) for c in cov.columns) + 1
+    across = len(cov.index) if width is None else max(10, width - name_width)
+    rows = {str(p): "".join(code[v] if isinstance(v, str) else "." for v in cov[p]) for p in cov.columns}
+    lines: list[str] = []
+    for lo in range(0, len(cov.index), across):
+        index = cov.index[lo:lo + across]
+        if lo:
+            lines.append("")
+        lines.append(" " * name_width + _header(index, limit=None if width is None else across))
+        previous = None
+        for product in cov.columns:
+            instrument = str(product).split("/")[0]
+            if previous is not None and instrument != previous:
+                lines.append("")
+            previous = instrument
+            lines.append(f"{str(product):<{name_width}}{rows[str(product)][lo:lo + across]}")
+    lines.append("")
+    lines.append("   ".join([f"{code[v]} = {v}" for v in versions] + [". = no file"]))
+    return "\n".join(lines)
+
+
+def _header(index: pd.Index, limit: int | None) -> str:
+    """Month labels (``2026-01``) at the first day of each month, or every tenth repointing, without overlaps."""
     labels: list[tuple[int, str]] = []
-    if isinstance(cov.index, pd.DatetimeIndex):
-        for i, day in enumerate(cov.index):
-            if i == 0 or day.day == 1:
-                labels.append((i, f"{day:%Y-%m}"))
-    else:
-        for i, number in enumerate(cov.index):
-            if i == 0 or int(number) % 10 == 0:
-                labels.append((i, str(number)))
-    header = list(" " * (len(cov.index) + 12))
+    for i, value in enumerate(index):
+        if isinstance(index, pd.DatetimeIndex):
+            if i == 0 or value.day == 1:
+                labels.append((i, f"{value:%Y-%m}"))
+        elif i == 0 or int(value) % 10 == 0:
+            labels.append((i, str(value)))
+    header = list(" " * (len(index) + 12))
     end = -1
     for i, text in labels:
         start = max(i, end + 1)
+        if limit is not None and start + len(text) > limit:
+            break
         for k, ch in enumerate(text):
             if start + k < len(header):
                 header[start + k] = ch
         end = start + len(text)
-    lines = [" " * name_width + "".join(header).rstrip()]
-    previous = None
-    for product in cov.columns:
-        instrument = str(product).split("/")[0]
-        if previous is not None and instrument != previous:
-            lines.append("")
-        previous = instrument
-        cells = "".join(code[v] if isinstance(v, str) else "." for v in cov[product])
-        lines.append(f"{str(product):<{name_width}}{cells}")
-    lines.append("")
-    lines.append("   ".join([f"{code[v]} = {v}" for v in versions] + [". = no file"]))
-    text = "\n".join(lines)
-    if width is not None:
-        text = "\n".join(line[:width] for line in text.splitlines())
-    return text
+    return "".join(header).rstrip()
 
 
 def plot_coverage(cov: pd.DataFrame, *, ax: Any = None, pyplot: bool = True, title: str | None = None) -> Figure:
@@ -622,7 +647,7 @@ def coverage_command(args: Any) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, dpi=120)
         print(f"Saved {out}")
-    print(format_coverage(cov))
+    print(format_coverage(cov, width=shutil.get_terminal_size((120, 24)).columns))
     for product, info in cov.imap.inputs.items():
         if info["inputs"]:
             print(f"{product} <- {', '.join(info['inputs'])} ({info['source']})")

@@ -56,6 +56,8 @@ def test_coverage_days_gaps_and_newest_versions(sdc):
         "imap/mag/l2/2026/01/imap_mag_l2_norm-gse_20260102_v001.0002.cdf")
     assert cov.imap.file("2026-01-05", "mag/l2/norm-gse").endswith("_v003.cdf")
     assert cov.imap.file("2026-01-03", "mag/l2/norm-gse") is None
+    assert "NaN" not in cov._repr_html_()  # gaps are blank in a notebook
+    assert "v001.0002" in cov._repr_html_()
     sub = cov.loc["2026-01-02":"2026-01-04", ["swe/l2/sci"]]  # the files follow a slice
     assert sub.imap.files.shape == (3, 1)
     assert sub.imap.files.iloc[0, 0].endswith("_v002.cdf")
