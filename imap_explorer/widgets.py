@@ -570,14 +570,14 @@ def _check_instrument(instrument: str) -> None:
         raise ValueError(msg)
 
 
-def figure_png(figure: Figure, *, dpi: int = 100) -> bytes:
-    """Render a matplotlib Figure to PNG bytes (works with any backend, in any thread)."""
+def figure_png(figure: Figure, *, dpi: int = 100, tight: bool = True) -> bytes:
+    """Render a matplotlib Figure to PNG bytes (works with any backend, in any thread); ``tight`` crops it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     buf = io.BytesIO()
     if figure.canvas is None or not hasattr(figure.canvas, "print_figure"):  # pragma: no cover - defensive
         FigureCanvasAgg(figure)
-    figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     return buf.getvalue()
 
 
@@ -633,6 +633,22 @@ class _TimeRange(traitlets.TraitType):
             return as_time_range(value)
         except (TypeError, ValueError) as err:
             raise traitlets.TraitError(f"The {self.name!r} trait of an Explorer: {err}") from err
+
+
+class _Result(traitlets.Instance):
+    """An ``Instance`` trait whose observers hear of every new object assigned.
+
+    traitlets stays silent when ``old == new`` is truthy. For two Datasets ``==`` compares element-wise (over
+    the records they share) and a Dataset with variables is truthy, so a plain ``Instance`` never told
+    observers of ``explorer.dataset`` that a new one was loaded. Objects are compared by identity here.
+    """
+
+    def set(self, obj: traitlets.HasTraits, value: Any) -> None:
+        new_value = self._validate(obj, value)
+        old_value = obj._trait_values.get(self.name, self.default_value)
+        obj._trait_values[self.name] = new_value
+        if old_value is not new_value:
+            obj._notify_trait(self.name, old_value, new_value)
 
 
 class _Date(traitlets.TraitType):
@@ -769,8 +785,8 @@ class Explorer(widgets.VBox):
     end_date = _Date(help="Last file date (inclusive), or None.")
     version_mode = traitlets.Enum(tuple(VERSION_MODES), default_value="newest", help="'newest' or 'all'.")
     selection = traitlets.Tuple(help="File names of the selected rows of the results table.")
-    dataset = traitlets.Instance("xarray.Dataset", allow_none=True, help="The last loaded Dataset.")
-    figure = traitlets.Instance("matplotlib.figure.Figure", allow_none=True, help="The last quick-look figure.")
+    dataset = _Result("xarray.Dataset", allow_none=True, help="The last loaded Dataset.")
+    figure = _Result("matplotlib.figure.Figure", allow_none=True, help="The last quick-look figure.")
     time_range = _TimeRange(help="(start, end) that Load, Download and Quick-look take, or None for whole files; "
                                  "set by zooming or panning the quick-look.")
     busy = traitlets.Bool(False, help="True while a task runs.")
@@ -1368,12 +1384,19 @@ class Explorer(widgets.VBox):
             self._load_work()
         self._set_status("Plotting…")
         figure = self.model.quicklook(self.dataset)
+        canvas = None
         if self.interactive:
-            self._show_canvas(figure, interactive_canvas(figure))
+            # The PNG first: savefig sets canvas.manager to None while it runs, and the front end's first
+            # messages to a canvas widget (refresh, initialized), handled meanwhile in the kernel's main thread,
+            # would fail and leave the canvas blank.
+            png = figure_png(figure, tight=False)
+            canvas = interactive_canvas(figure)
+        self._figure_range = self._loaded_key[1] if self._loaded_key else None
+        self.figure = figure  # before it is shown: observers see every draw the front end asks for
+        if canvas is not None:
+            self._show_canvas(figure, canvas, png)
         else:
             self._show_figure(figure, figure_png(figure))
-        self.figure = figure
-        self._figure_range = self._loaded_key[1] if self._loaded_key else None
         zoom = " Zoom or pan it (toolbar on its left) to pick a time range for Load and Download." \
             if self.interactive else ""
         self._set_status("Quick-look ready: the figure is <code>explorer.figure</code>, the data "
@@ -1441,9 +1464,16 @@ class Explorer(widgets.VBox):
                  "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": repr(figure)}}
         self._output.outputs = (image,)
 
-    def _show_canvas(self, figure: Figure, canvas: Any) -> None:
-        """Show an ipympl canvas (its PNG too, for renderers without widgets) and follow its time axis."""
-        bundle = canvas._repr_mimebundle_()  # the widget view, plus image/png and text/html fallbacks
+    def _show_canvas(self, figure: Figure, canvas: Any, png: bytes) -> None:
+        """Show an ipympl canvas (its PNG too, for renderers without widgets) and follow its time axis.
+
+        What ``canvas._repr_mimebundle_()`` gives, without its savefig (see :meth:`_quicklook_work`).
+        """
+        encoded = base64.b64encode(png).decode("ascii")
+        canvas._data_url = f"data:image/png;base64,{encoded}"  # shown by the view until the first draw arrives
+        bundle = {"application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
+                                                                "model_id": canvas.model_id},
+                  "image/png": encoded, "text/plain": repr(figure)}
         self._output.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
         ax = figure.axes[0]
         self._home_xlim = tuple(ax.get_xlim())
