@@ -57,7 +57,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import ipywidgets as widgets
-import numpy as np
 import traitlets
 
 from imap_explorer.config import resolve, set_options
@@ -65,6 +64,7 @@ from imap_explorer.exceptions import DownloadError
 from imap_explorer.filenames import VALID_DATALEVELS, VALID_INSTRUMENTS, local_path
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
     import xarray as xr
     from matplotlib.figure import Figure
@@ -160,6 +160,8 @@ def as_time_range(value: Any) -> tuple[np.datetime64, np.datetime64] | None:
     ...
     ValueError: The time range ends (2026-01-20T06:00:00.000) before it starts (2026-01-20T07:00:00.000).
     """
+    import numpy as np
+
     from imap_explorer._time import time_pair
 
     pair = time_pair(value)
@@ -200,6 +202,7 @@ def rows_in_range(rows: pd.DataFrame, time_range: tuple | None) -> pd.DataFrame:
     >>> rows_in_range(rows, ("2026-01-20T23:30", "2026-01-20T23:59")).index.tolist()  # within the margin of day 2
     [0, 1]
     """
+    import numpy as np
     import pandas as pd
 
     span = as_time_range(time_range)
@@ -616,7 +619,7 @@ def interactive_canvas(figure: Figure) -> Any:
     FigureManager(canvas, 0)  # makes the toolbar widget; canvas.manager refers to it
     canvas.header_visible = False
     canvas.toolbar_visible = "visible"
-    canvas.toolbar_position = "left"
+    canvas.toolbar_position = "top"
     return canvas
 
 
@@ -1397,7 +1400,7 @@ class Explorer(widgets.VBox):
             self._show_canvas(figure, canvas, png)
         else:
             self._show_figure(figure, figure_png(figure))
-        zoom = " Zoom or pan it (toolbar on its left) to pick a time range for Load and Download." \
+        zoom = " Zoom or pan it (toolbar above it) to pick a time range for Load and Download." \
             if self.interactive else ""
         self._set_status("Quick-look ready: the figure is <code>explorer.figure</code>, the data "
                          f"<code>explorer.dataset</code>.{zoom}")
@@ -1428,6 +1431,8 @@ class Explorer(widgets.VBox):
         if self._setting_view or ax.figure is not self.figure:
             return
         with self._errors_shown("reading the zoomed time range"):
+            import numpy as np
+
             from imap_explorer._decimate import num_to_ns
 
             x0, x1 = sorted(ax.get_xlim())
