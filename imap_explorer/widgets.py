@@ -1395,11 +1395,13 @@ class Explorer(widgets.VBox):
             png = figure_png(figure, tight=False)
             canvas = interactive_canvas(figure)
         self._figure_range = self._loaded_key[1] if self._loaded_key else None
-        self.figure = figure  # before it is shown: observers see every draw the front end asks for
+        previous, self.figure = self.figure, figure  # before it is shown: observers see every draw it gets
         if canvas is not None:
             self._show_canvas(figure, canvas, png)
         else:
             self._show_figure(figure, figure_png(figure))
+        if previous is not None and isinstance(previous.canvas, widgets.Widget):
+            previous.canvas.close()  # the replaced figure's canvas widget (and its comm) is not shown any more
         zoom = " Zoom or pan it (toolbar above it) to pick a time range for Load and Download." \
             if self.interactive else ""
         self._set_status("Quick-look ready: the figure is <code>explorer.figure</code>, the data "
