@@ -740,7 +740,8 @@ class Explorer(widgets.VBox):
     dataset : xarray.Dataset or None
         The last loaded Dataset.
     figure : matplotlib.figure.Figure or None
-        The last quick-look figure (its ``canvas`` is the ipympl widget when interactive).
+        The last quick-look figure (its ``canvas`` is the ipympl widget when interactive; that widget is closed
+        when the next quick-look replaces the figure).
     time_range : (numpy.datetime64, numpy.datetime64) or None
         The time range Load, Download and Quick-look take (``None``: whole files). Zooming or panning the
         quick-look sets it; settable from code (any pair :func:`imap_explorer.load` accepts, both ends given).
