@@ -191,7 +191,7 @@ def rows_in_range(rows: pd.DataFrame, time_range: tuple | None) -> pd.DataFrame:
     """The rows of a search result whose files can hold records of ``time_range`` (all rows without one).
 
     A file covers the days from its ``start_date`` to its ``end_date`` (or its start date), whole days, widened
-    by :data:`RANGE_MARGIN_NS` each side.
+    by :data:`RANGE_MARGIN_NS` each side. A row without a ``start_date`` is kept.
 
     Examples
     --------
@@ -212,7 +212,7 @@ def rows_in_range(rows: pd.DataFrame, time_range: tuple | None) -> pd.DataFrame:
     last = pd.to_datetime(rows["end_date"]).to_numpy("datetime64[ns]") if "end_date" in rows else first
     last = np.where(np.isnat(last), first, last) + np.timedelta64(1, "D")
     margin = np.timedelta64(RANGE_MARGIN_NS, "ns")
-    keep = (first < span[1] + margin) & (last > span[0] - margin)
+    keep = (first < span[1] + margin) & (last > span[0] - margin) | np.isnat(first)  # no date: cannot tell, kept
     return rows[keep]
 
 
