@@ -57,7 +57,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import ipywidgets as widgets
-import numpy as np
 import traitlets
 
 from imap_explorer.config import resolve, set_options
@@ -65,6 +64,7 @@ from imap_explorer.exceptions import DownloadError
 from imap_explorer.filenames import VALID_DATALEVELS, VALID_INSTRUMENTS, local_path
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
     import xarray as xr
     from matplotlib.figure import Figure
@@ -160,6 +160,8 @@ def as_time_range(value: Any) -> tuple[np.datetime64, np.datetime64] | None:
     ...
     ValueError: The time range ends (2026-01-20T06:00:00.000) before it starts (2026-01-20T07:00:00.000).
     """
+    import numpy as np
+
     from imap_explorer._time import time_pair
 
     pair = time_pair(value)
@@ -189,7 +191,7 @@ def rows_in_range(rows: pd.DataFrame, time_range: tuple | None) -> pd.DataFrame:
     """The rows of a search result whose files can hold records of ``time_range`` (all rows without one).
 
     A file covers the days from its ``start_date`` to its ``end_date`` (or its start date), whole days, widened
-    by :data:`RANGE_MARGIN_NS` each side.
+    by :data:`RANGE_MARGIN_NS` each side. A row without a ``start_date`` is kept.
 
     Examples
     --------
@@ -200,6 +202,7 @@ def rows_in_range(rows: pd.DataFrame, time_range: tuple | None) -> pd.DataFrame:
     >>> rows_in_range(rows, ("2026-01-20T23:30", "2026-01-20T23:59")).index.tolist()  # within the margin of day 2
     [0, 1]
     """
+    import numpy as np
     import pandas as pd
 
     span = as_time_range(time_range)
@@ -209,7 +212,7 @@ def rows_in_range(rows: pd.DataFrame, time_range: tuple | None) -> pd.DataFrame:
     last = pd.to_datetime(rows["end_date"]).to_numpy("datetime64[ns]") if "end_date" in rows else first
     last = np.where(np.isnat(last), first, last) + np.timedelta64(1, "D")
     margin = np.timedelta64(RANGE_MARGIN_NS, "ns")
-    keep = (first < span[1] + margin) & (last > span[0] - margin)
+    keep = (first < span[1] + margin) & (last > span[0] - margin) | np.isnat(first)  # no date: cannot tell, kept
     return rows[keep]
 
 
@@ -570,14 +573,14 @@ def _check_instrument(instrument: str) -> None:
         raise ValueError(msg)
 
 
-def figure_png(figure: Figure, *, dpi: int = 100) -> bytes:
-    """Render a matplotlib Figure to PNG bytes (works with any backend, in any thread)."""
+def figure_png(figure: Figure, *, dpi: int = 100, tight: bool = True) -> bytes:
+    """Render a matplotlib Figure to PNG bytes (works with any backend, in any thread); ``tight`` crops it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     buf = io.BytesIO()
     if figure.canvas is None or not hasattr(figure.canvas, "print_figure"):  # pragma: no cover - defensive
         FigureCanvasAgg(figure)
-    figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     return buf.getvalue()
 
 
@@ -616,7 +619,7 @@ def interactive_canvas(figure: Figure) -> Any:
     FigureManager(canvas, 0)  # makes the toolbar widget; canvas.manager refers to it
     canvas.header_visible = False
     canvas.toolbar_visible = "visible"
-    canvas.toolbar_position = "left"
+    canvas.toolbar_position = "top"
     return canvas
 
 
@@ -633,6 +636,22 @@ class _TimeRange(traitlets.TraitType):
             return as_time_range(value)
         except (TypeError, ValueError) as err:
             raise traitlets.TraitError(f"The {self.name!r} trait of an Explorer: {err}") from err
+
+
+class _Result(traitlets.Instance):
+    """An ``Instance`` trait whose observers hear of every new object assigned.
+
+    traitlets stays silent when ``old == new`` is truthy. For two Datasets ``==`` compares element-wise (over
+    the records they share) and a Dataset with variables is truthy, so a plain ``Instance`` never told
+    observers of ``explorer.dataset`` that a new one was loaded. Objects are compared by identity here.
+    """
+
+    def set(self, obj: traitlets.HasTraits, value: Any) -> None:
+        new_value = self._validate(obj, value)
+        old_value = obj._trait_values.get(self.name, self.default_value)
+        obj._trait_values[self.name] = new_value
+        if old_value is not new_value:
+            obj._notify_trait(self.name, old_value, new_value)
 
 
 class _Date(traitlets.TraitType):
@@ -721,7 +740,8 @@ class Explorer(widgets.VBox):
     dataset : xarray.Dataset or None
         The last loaded Dataset.
     figure : matplotlib.figure.Figure or None
-        The last quick-look figure (its ``canvas`` is the ipympl widget when interactive).
+        The last quick-look figure (its ``canvas`` is the ipympl widget when interactive; that widget is closed
+        when the next quick-look replaces the figure).
     time_range : (numpy.datetime64, numpy.datetime64) or None
         The time range Load, Download and Quick-look take (``None``: whole files). Zooming or panning the
         quick-look sets it; settable from code (any pair :func:`imap_explorer.load` accepts, both ends given).
@@ -769,8 +789,8 @@ class Explorer(widgets.VBox):
     end_date = _Date(help="Last file date (inclusive), or None.")
     version_mode = traitlets.Enum(tuple(VERSION_MODES), default_value="newest", help="'newest' or 'all'.")
     selection = traitlets.Tuple(help="File names of the selected rows of the results table.")
-    dataset = traitlets.Instance("xarray.Dataset", allow_none=True, help="The last loaded Dataset.")
-    figure = traitlets.Instance("matplotlib.figure.Figure", allow_none=True, help="The last quick-look figure.")
+    dataset = _Result("xarray.Dataset", allow_none=True, help="The last loaded Dataset.")
+    figure = _Result("matplotlib.figure.Figure", allow_none=True, help="The last quick-look figure.")
     time_range = _TimeRange(help="(start, end) that Load, Download and Quick-look take, or None for whole files; "
                                  "set by zooming or panning the quick-look.")
     busy = traitlets.Bool(False, help="True while a task runs.")
@@ -1384,13 +1404,22 @@ class Explorer(widgets.VBox):
             self._load_work()
         self._set_status("Plotting…")
         figure = self.model.quicklook(self.dataset)
+        canvas = None
         if self.interactive:
-            self._show_canvas(figure, interactive_canvas(figure))
+            # The PNG first: savefig sets canvas.manager to None while it runs, and the front end's first
+            # messages to a canvas widget (refresh, initialized), handled meanwhile in the kernel's main thread,
+            # would fail and leave the canvas blank.
+            png = figure_png(figure, tight=False)
+            canvas = interactive_canvas(figure)
+        self._figure_range = self._loaded_key[1] if self._loaded_key else None
+        previous, self.figure = self.figure, figure  # before it is shown: observers see every draw it gets
+        if canvas is not None:
+            self._show_canvas(figure, canvas, png)
         else:
             self._show_figure(figure, figure_png(figure))
-        self.figure = figure
-        self._figure_range = self._loaded_key[1] if self._loaded_key else None
-        zoom = " Zoom or pan it (toolbar on its left) to pick a time range for Load and Download." \
+        if previous is not None and isinstance(previous.canvas, widgets.Widget):
+            previous.canvas.close()  # the replaced figure's canvas widget (and its comm) is not shown any more
+        zoom = " Zoom or pan it (toolbar above it) to pick a time range for Load and Download." \
             if self.interactive else ""
         self._set_status("Quick-look ready: the figure is <code>explorer.figure</code>, the data "
                          f"<code>explorer.dataset</code>.{zoom}")
@@ -1421,6 +1450,8 @@ class Explorer(widgets.VBox):
         if self._setting_view or ax.figure is not self.figure:
             return
         with self._errors_shown("reading the zoomed time range"):
+            import numpy as np
+
             from imap_explorer._decimate import num_to_ns
 
             x0, x1 = sorted(ax.get_xlim())
@@ -1457,9 +1488,16 @@ class Explorer(widgets.VBox):
                  "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": repr(figure)}}
         self._output.outputs = (image,)
 
-    def _show_canvas(self, figure: Figure, canvas: Any) -> None:
-        """Show an ipympl canvas (its PNG too, for renderers without widgets) and follow its time axis."""
-        bundle = canvas._repr_mimebundle_()  # the widget view, plus image/png and text/html fallbacks
+    def _show_canvas(self, figure: Figure, canvas: Any, png: bytes) -> None:
+        """Show an ipympl canvas (its PNG too, for renderers without widgets) and follow its time axis.
+
+        What ``canvas._repr_mimebundle_()`` gives, without its savefig (see :meth:`_quicklook_work`).
+        """
+        encoded = base64.b64encode(png).decode("ascii")
+        canvas._data_url = f"data:image/png;base64,{encoded}"  # shown by the view until the first draw arrives
+        bundle = {"application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
+                                                                "model_id": canvas.model_id},
+                  "image/png": encoded, "text/plain": repr(figure)}
         self._output.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
         ax = figure.axes[0]
         self._home_xlim = tuple(ax.get_xlim())

@@ -1,13 +1,20 @@
 """The Explorer app in a real browser: Voilà serves imap_explorer/app/explorer.ipynb, headless Chromium drives it.
 
+The quick-look is an ipympl canvas there: the test zooms into it with the toolbar's zoom button and a mouse drag,
+then checks (through a hidden probe widget that a cell appended to the app reports into, read back from the page)
+that the drawn line has more points in the zoomed span than before, and that Load gives the zoomed span only.
+
 The embedded SDC (LocalSDC over the synthetic archive) runs in the test process; Voilà runs as a subprocess with
 ``IMAP_DATA_ACCESS_URL``/``IMAP_DATA_DIR`` pointing at it and a private Jupyter path whose ``python3`` kernelspec
 starts ``sys.executable`` (so the kernel is this virtualenv's Python). Playwright uses Debian's chromium
-(``/usr/bin/chromium``) and never downloads a browser. A screenshot is kept in ``test-artifacts/explorer.png``.
+(``/usr/bin/chromium``) and never downloads a browser. A screenshot is kept in ``test-artifacts/explorer.png``
+(the end), and the zoomed quick-look as the page's canvas holds it in ``test-artifacts/explorer-zoomed.png``
+(headless Chromium's full-page screenshots can show a canvas's previous image).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -116,8 +123,115 @@ def sdc(synthetic_archive, tmp_path):
         yield server
 
 
+#: Appended to the app notebook: a hidden Textarea (class ie-test-probe) that reports, as JSON, what the kernel
+#: holds: after each draw of the quick-look, the top panel's view, its axes box in figure pixels, and how many
+#: points of its first line that draw put in the view (and the figure's first draw had there); after each draw,
+#: new dataset or time range, the Explorer's time range and the loaded dataset's time span.
+PROBE = """\
+import json
+
+import ipywidgets
+from imap_explorer._decimate import MinMaxLine
+
+probe = ipywidgets.Textarea(layout=ipywidgets.Layout(display="none"))
+probe.add_class("ie-test-probe")
+first_draw = {}
+
+
+def report(event=None):
+    state = json.loads(probe.value or "{}")
+    figure, dataset = explorer.figure, explorer.dataset
+    state.update(time_range=[str(t) for t in explorer.time_range] if explorer.time_range else None,
+                 epochs=None if dataset is None else [str(dataset["epoch"].values.min()),
+                                                      str(dataset["epoch"].values.max())])
+    if event is not None and figure is not None:  # a draw: what it drew, in the view it drew
+        ax = figure.axes[0]
+        x = next(line for line in ax.get_lines() if isinstance(line, MinMaxLine)).get_xdata()
+        first = first_draw.setdefault(id(figure), x)
+        lo, hi = ax.get_xlim()
+        state.update(xlim=[lo, hi], axes=list(ax.bbox.extents), width=figure.bbox.width, height=figure.bbox.height,
+                     points=int(((x >= lo) & (x <= hi)).sum()), first_points=int(((first >= lo) & (first <= hi)).sum()),
+                     draws=state.get("draws", 0) + 1)
+    probe.value = json.dumps(state)
+
+
+def follow(change):
+    if change["new"] is not None:
+        change["new"].canvas.mpl_connect("draw_event", report)
+
+
+explorer.observe(follow, names="figure")
+explorer.observe(lambda change: report(), names=["dataset", "time_range"])
+probe
+"""
+
+
+def app_with_probe(folder: Path) -> Path:
+    """The app notebook with the PROBE cell appended, written into ``folder``."""
+    notebook = json.loads(APP.read_text())
+    notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": "ie-test-probe", "metadata": {},
+                              "outputs": [], "source": PROBE})
+    path = folder / "explorer_probe.ipynb"
+    path.write_text(json.dumps(notebook))
+    return path
+
+
+def _probe(page) -> dict:
+    return json.loads(page.locator(".ie-test-probe textarea").input_value() or "{}")
+
+
+def _wait_for_probe(page, condition: str) -> dict:
+    """Wait until the probe's JSON (``state`` in the JavaScript ``condition``) satisfies it; return it."""
+    page.wait_for_function(
+        f"""() => {{
+            const area = document.querySelector('.ie-test-probe textarea');
+            if (!area || !area.value) return false;
+            const state = JSON.parse(area.value);
+            return {condition};
+        }}""", timeout=SLOW)
+    return _probe(page)
+
+
+#: JavaScript: a canvas's dark pixels (sampled) and a checksum of them, or null while it has no size.
+PIXELS = """canvas => {
+    if (!canvas.width || !canvas.height) return null;
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let dark = 0, sum = 0;
+    for (let i = 0; i < data.length; i += 4 * 7) {
+        if (data[i + 3] > 0 && data[i] < 128) { dark++; sum = (sum * 31 + i) % 1000000007; }
+    }
+    return {dark: dark, sum: sum};
+}"""
+
+
+def _wait_for_painting(page, canvas, unlike: dict | None = None) -> dict:
+    """Wait until the figure's image canvas shows a drawing (dark pixels), other than ``unlike``; return it."""
+    page.wait_for_function(
+        f"""([canvas, unlike]) => {{
+            const pixels = ({PIXELS})(canvas);
+            return pixels !== null && pixels.dark > 500 && !(unlike && pixels.sum === unlike.sum);
+        }}""", arg=[canvas.element_handle(), unlike], timeout=SLOW)
+    return canvas.evaluate(PIXELS)
+
+
+def _settled_painting(page, canvas) -> dict:
+    """The canvas's drawing once it stops changing (the first image replaced the placeholder PNG)."""
+    last = _wait_for_painting(page, canvas)
+    deadline = time.monotonic() + SLOW / 1000
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        now = canvas.evaluate(PIXELS)
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("the quick-look's canvas kept changing")
+
+
 def drive_explorer(url: str, screenshot: Path) -> dict:
-    """Pick MAG / l2 / norm-gse on 2026-01-20, search, select, download, quick-look; return what the page shows."""
+    """Pick MAG / l2 / norm-gse on 2026-01-20, search, select, download, quick-look, zoom, load.
+
+    Return what the page shows, and what the probe read from the kernel before and after the zoom and the load.
+    """
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
@@ -154,16 +268,50 @@ def drive_explorer(url: str, screenshot: Path) -> dict:
 
                 page.locator(".ie-quicklook").click()
                 _wait_for_status(page, "Quick-look ready")
-                image = page.locator(".ie-output img")
-                expect(image).to_be_visible(timeout=SLOW)
-                size = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+                figure = page.locator(".ie-output .jupyter-matplotlib-figure")  # ipympl's canvas widget
+                expect(figure).to_be_visible(timeout=SLOW)
+                before = _wait_for_probe(page, "state.draws >= 1")  # the front end has had it drawn
+                image = figure.locator(".jupyter-matplotlib-canvas-div canvas").first  # the figure's pixels
+                top = figure.locator(".jupyter-matplotlib-canvas-div canvas").last  # takes the mouse events
+                first_image = _settled_painting(page, image)
+                box = top.bounding_box()
+                size = [box["width"], box["height"]]
+
+                # The toolbar's zoom mode, then a box dragged over 40 % to 45 % of the top panel's width.
+                figure.locator(".jupyter-matplotlib-button[title^='Zoom to rectangle']").click()
+                x0, y0, x1, y1 = before["axes"]  # figure pixels, from the bottom
+                scale = box["width"] / before["width"]  # CSS pixels per figure pixel
+                left, right = x0 + 0.40 * (x1 - x0), x0 + 0.45 * (x1 - x0)
+                upper, lower = before["height"] - y1 + 5, before["height"] - y0 - 5
+                page.mouse.move(box["x"] + left * scale, box["y"] + upper * scale)
+                page.mouse.down()
+                page.mouse.move(box["x"] + right * scale, box["y"] + lower * scale, steps=8)
+                page.mouse.up()
+                after = _wait_for_probe(page, f"state.time_range && state.xlim[0] > {before['xlim'][0]} "
+                                              f"&& state.draws > {before['draws']}")
+                _wait_for_status(page, "now take just this")
+                _wait_for_painting(page, image, unlike=first_image)  # the zoomed view is shown
+                zoomed = image.evaluate("canvas => canvas.toDataURL('image/png')")  # what the page shows
+                range_label = page.locator(".ie-time-range").inner_text()
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                screenshot.with_name(f"{screenshot.stem}-zoomed.png").write_bytes(
+                    base64.b64decode(zoomed.split(",", 1)[1]))
+
+                page.locator(".ie-load").click()
+                _wait_for_status(page, "Loaded 1 file")
+                loaded = _wait_for_probe(page, f"state.epochs && state.epochs[0] !== {json.dumps(after['epochs'][0])}")
                 seen = {
                     "rows": rows.all_inner_texts(),
                     "status": page.locator(".ie-status").inner_text(),
                     "error": page.locator(".ie-error").inner_text(),
                     "progress": page.locator(".ie-explorer .widget-label", has_text="files").all_inner_texts(),
-                    "image_size": size,
+                    "canvas_size": size,
                     "page_errors": errors,
+                    "before": before,
+                    "after": after,
+                    "loaded": loaded,
+                    "range_label": range_label,
+                    "load_status": page.locator(".ie-status").inner_text(),
                 }
             finally:
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -194,10 +342,12 @@ def _ends_with(text: str):
     return re.compile(rf"{re.escape(text)}\s*$")
 
 
-def test_browser_explorer_search_download_quicklook(sdc, tmp_path):
+def test_browser_explorer_search_download_quicklook_zoom_load(sdc, tmp_path):
+    import numpy as np
+
     data_dir = tmp_path / "voila-data"
     screenshot = ARTIFACTS / "explorer.png"
-    with voila_app(sdc.url, data_dir, tmp_path) as (url, log):
+    with voila_app(sdc.url, data_dir, tmp_path, notebook=app_with_probe(tmp_path)) as (url, log):
         try:
             seen = drive_explorer(url, screenshot)
         except Exception as err:
@@ -208,10 +358,30 @@ def test_browser_explorer_search_download_quicklook(sdc, tmp_path):
     assert row[-1] == "yes"
     assert seen["error"].strip() == ""
     assert seen["progress"] == ["1/1 files"]
-    width, height = seen["image_size"]
+    width, height = seen["canvas_size"]
     assert width > 300
     assert height > 200
     assert seen["page_errors"] == []
+
+    # The zoom: the top panel's view is the dragged span, and its line is drawn again from the full data there.
+    before, after = seen["before"], seen["after"]
+    assert before["time_range"] is None
+    x0, x1 = before["xlim"]
+    lo, hi = after["xlim"]
+    assert lo == pytest.approx(x0 + 0.40 * (x1 - x0), abs=(x1 - x0) / 200)
+    assert hi == pytest.approx(x0 + 0.45 * (x1 - x0), abs=(x1 - x0) / 200)
+    assert after["first_points"] > 0
+    assert after["points"] > 4 * after["first_points"]  # more points in the zoomed span than the first draw had
+    start, end = (np.datetime64(t) for t in after["time_range"])
+    assert str(start)[:10] == "2026-01-20"
+    assert str(start)[11:19] in seen["range_label"]
+    # Load takes just the zoomed span.
+    first, last = (np.datetime64(t) for t in seen["loaded"]["epochs"])
+    assert start <= first
+    assert last < end
+    assert last - first > (end - start) * 0.9
+    assert "2026-01-20 " in seen["load_status"]
     downloaded = list(data_dir.rglob("imap_mag_l2_norm-gse_20260120_*.cdf"))  # the kernel wrote into IMAP_DATA_DIR
     assert [p.name for p in downloaded] == [row[0]]
     assert screenshot.stat().st_size > 10_000
+    assert screenshot.with_name("explorer-zoomed.png").stat().st_size > 10_000

@@ -92,8 +92,11 @@ def test_explorer_zoom_sets_the_time_range_that_load_and_download_take(sdc, tmp_
     assert str(start)[11:19] in explorer._time_range_label.value
     assert explorer._clear_range.layout.display is None  # Whole files is offered
 
+    loaded = []
+    explorer.observe(lambda change: loaded.append(change["new"]), names="dataset")
     explorer.load()
     assert explorer.error == ""
+    assert loaded == [explorer.dataset]  # observers hear of each new Dataset (traitlets compared them with ==)
     epochs = explorer.dataset["epoch"].values
     assert start <= epochs.min()
     assert epochs.max() < end
@@ -111,6 +114,9 @@ def test_explorer_zoom_sets_the_time_range_that_load_and_download_take(sdc, tmp_
     assert explorer._clear_range.layout.display == "none"
     explorer.load()
     assert explorer.dataset.sizes["epoch"] > 100_000  # the whole day again
+    explorer.quicklook()  # a new figure: the old canvas widget is closed, not left open
+    assert explorer.figure.canvas is not canvas
+    assert canvas.comm is None
 
 
 def test_explorer_time_range_picks_the_files_to_download(sdc, tmp_path):
