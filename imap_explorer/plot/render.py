@@ -329,6 +329,8 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
         t = t[:n:panel.block]
     if panel.floor is not None:
         z = np.where(z < panel.floor, np.nan, z)  # sentinels such as -1 ("no data") are gaps
+    if panel.zero_below is not None:
+        z = np.where(np.abs(z) < panel.zero_below, 0.0, z)
     y, ylabel, log_y = _y_axis(ds, var, dim, product, panel.y)
     y_edges = None
     if panel.y_edges is not None and _all_finite(ds[panel.y_edges[0]]) and _all_finite(ds[panel.y_edges[1]]):
