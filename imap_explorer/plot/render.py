@@ -387,6 +387,7 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
     cax.set_label("<colorbar>")
     colorbar = ax.figure.colorbar(mesh, cax=cax)
     colorbar.set_label(_wrap(label, 30), fontsize="small")
+    cax.minorticks_off()  # a log colour bar's minor ticks (made, measured and drawn) cost more than the mesh
 
 
 def _colormap(name: str):
