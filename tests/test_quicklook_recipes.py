@@ -360,3 +360,23 @@ def test_cli_quicklook_stacks_instruments_and_draws_a_map(tmp_path, capsys):
         image = plt.imread(out)
         assert image.shape[1] == 960  # one 8 in map at 120 dpi
         assert len(np.unique((image[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50
+
+
+def test_a_one_record_product_of_a_time_recipe_is_drawn_as_what_it_is():
+    ds = xr.Dataset({"swp_pcem_rate": (("epoch", "energy"), np.arange(72.0)[None], {"UNITS": "counts"}),
+                     "swp_scem_rate": (("epoch", "energy"), np.arange(72.0)[None] * 2, {"UNITS": "counts"})},
+                    coords={"epoch": [T0], "energy": np.arange(72)},
+                    attrs={"Logical_source": "imap_swapi_l2_sci-1min"})
+    plan = ql.make_plan(ds)
+    assert (plan.recipe, plan.kinds, plan.time_axis) == ("one_record", ["profile", "profile"], False)
+    fig = ql.quicklook(ds, pyplot=False)
+    assert fig.axes[0].get_xlabel() == "energy"
+    plt.close(fig)
+
+
+def test_primary_variables_come_first_in_the_fallback():
+    ds = xr.Dataset({"hk": (("epoch", "bin"), np.ones((1, 4)), {"VAR_TYPE": "data"}),
+                     "flux": (("epoch", "bin"), np.ones((1, 4)), {"VAR_TYPE": "data",
+                                                                  "VARIABLE_PURPOSE": "PRIMARY_VAR,SUMMARY"})},
+                    coords={"epoch": [T0], "bin": np.arange(4)}, attrs={"Logical_source": "imap_newinst_l3_x"})
+    assert [v.variable for v in ql.make_plan(ds).panels] == ["flux", "hk"]

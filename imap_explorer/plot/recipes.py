@@ -18,7 +18,7 @@ import numpy as np
 from imap_explorer.plot._istp import _attr, _text, plot_kind, product_of, scale_type
 from imap_explorer.plot.plan import Plan, View
 from imap_explorer.plot.registry import register_recipe
-from imap_explorer.plot.timeseries import Panel, plan_panels
+from imap_explorer.plot.timeseries import Panel, plan_panels, primary_first
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -142,6 +142,9 @@ register_recipe(time_series, instrument="swe")
 
 def _time_plan(name: str, ds: xr.Dataset, panels: list[Panel], variables: Sequence[str] | None,
                energy: float | None = None) -> Plan:
+    if ds.sizes.get("epoch", 0) == 1:  # one record: what it is, not a sliver of time
+        chosen = list(variables or dict.fromkeys(m for p in panels for m in (p.members or (p.variable,))))
+        return one_record(ds, variables=[v.partition(":")[0] for v in chosen] or None)
     if variables:
         return Plan(name, plan_panels(ds, variables, energy=energy))
     if not panels:
@@ -560,6 +563,7 @@ def one_record(ds: xr.Dataset, *, variables: Sequence[str] | None = None, **_: A
         names = [n for n in numeric if _text(_attr(ds[n].attrs, "VAR_TYPE", "data")).lower() == "data"
                  and not _text(_attr(ds[n].attrs, "DISPLAY_TYPE")).lower().startswith("no_plot")]
         names = names or [n for n in numeric if _text(_attr(ds[n].attrs, "VAR_TYPE")).lower() != "metadata"]
+        names = primary_first(ds, names)
     views = _one_record_views(ds, names)[:6]
     if not views:
         source = product_of(ds).logical_source

@@ -134,11 +134,27 @@ def _generic_candidates(ds: xr.Dataset) -> list[str]:
     data = [str(n) for n, v in ds.data_vars.items()
             if _text(_attr(v.attrs, "VAR_TYPE", "data")).lower() == "data" and plot_kind(v) != "none"]
     if data:
-        return data
+        return primary_first(ds, data)
     # no VAR_TYPE=data variable (e.g. SWE L1A cem-raw): the record-varying support data, minus packet headers
-    return [str(n) for n, v in ds.data_vars.items()
-            if plot_kind(v) != "none" and str(n) not in _HEADER_FIELDS
-            and _text(_attr(v.attrs, "VAR_TYPE")).lower() != "metadata"]
+    return primary_first(ds, [str(n) for n, v in ds.data_vars.items()
+                              if plot_kind(v) != "none" and str(n) not in _HEADER_FIELDS
+                              and _text(_attr(v.attrs, "VAR_TYPE")).lower() != "metadata"])
+
+
+def primary_first(ds: xr.Dataset, names: list[str]) -> list[str]:
+    """``names`` with those whose ``VARIABLE_PURPOSE`` says primary (L3: ``PRIMARY_VAR,SUMMARY``) first.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> ds = xr.Dataset({"a": ((), 1.0), "b": ((), 2.0, {"VARIABLE_PURPOSE": "primary var, summary"})})
+    >>> primary_first(ds, ["a", "b"])
+    ['b', 'a']
+    """
+    def primary(name: str) -> bool:
+        return "primary" in _text(_attr(ds[name].attrs, "VARIABLE_PURPOSE")).lower()
+
+    return [n for n in names if primary(n)] + [n for n in names if not primary(n)]
 
 
 def plan_panels(ds: xr.Dataset, variables: Sequence[str] | None = None, *,
