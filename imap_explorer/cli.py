@@ -220,7 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=_cmd_make_archive)
 
-    p = sub.add_parser("quicklook", help="query, download, load and plot a product to an image", parents=[sdc])
+    p = sub.add_parser("quicklook", help="query, download, load and plot a product to an image", parents=[sdc],
+                       description="Query, download, load and plot products to an image, with each "
+                                   "instrument's quick-look. Several instruments (--instrument mag,swapi) are "
+                                   "stacked on one time axis; products without one (maps, pointing sets) are "
+                                   "left out of a stack, and said so.")
     _add_query_flags(p)
     p.add_argument("--variables", nargs="+", help="variables to plot (default: chosen from the product)")
     p.add_argument("--energy", type=float, help="energy to draw (maps: keV; SWE pitch angles: eV), nearest bin")

@@ -226,6 +226,7 @@ def test_idex_shows_event_times_and_a_waveform_on_request():
     assert (plan.kinds, plan.time_axis) == (["profile"], False)
     fig = ql.quicklook(ds, event=1, pyplot=False)
     assert fig.axes[0].lines[0].get_ydata().max() == 812.0
+    assert "2025-10-15 00:00:13 UTC" in fig.get_suptitle()  # the event's time, not the file's span
     plt.close(fig)
     with pytest.raises(ValueError, match="holds 3 events"):
         ql.make_plan(ds, event=5)
@@ -301,3 +302,81 @@ def test_every_real_file_gets_its_recipe_and_a_figure_that_shows_data(path):
     image = render(fig)[..., :3]
     assert image.std() > 0.05  # not blank
     assert len(np.unique((image * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 20
+
+
+# --------------------------------------------------------------------------- the Explorer over real files
+@requires_real
+def test_explorer_shows_the_repointing_and_draws_the_instrument_recipe(tmp_path):
+    import datetime as dt
+
+    from imap_explorer.server import LocalSDC
+    from imap_explorer.widgets import Explorer
+
+    with LocalSDC(REAL, db=tmp_path / "index.sqlite3") as sdc:
+        explorer = Explorer(url=sdc.url, background=False)
+        explorer._repr_mimebundle_()
+        explorer.wait(60)
+        explorer._instrument.value = "glows"
+        explorer._data_level.value = "l3a"
+        explorer._descriptor.value = "hist"
+        explorer._start_date.value = explorer._end_date.value = dt.date(2025, 11, 13)
+        explorer._search.click()
+        assert explorer.error == ""
+        (label, name), = explorer._results.options
+        assert "repoint" in explorer._header.value
+        assert label.replace("\u00a0", " ").split()[1:5] == ["l3a", "hist", "2025-11-13", "47"]
+        explorer._results.value = (name,)
+        explorer._quicklook.click()
+        assert explorer.error == ""
+        assert [a.name for a in explorer.figure.axes if a.get_label() != "<colorbar>"][:2] == ["rectilinear",
+                                                                                             "mollweide"]
+        # a product without repointing keeps the column hidden
+        explorer._instrument.value = "swapi"
+        explorer._data_level.value = "l3a"
+        explorer._descriptor.value = "proton-sw"
+        explorer._start_date.value = explorer._end_date.value = dt.date(2026, 1, 20)
+        explorer._search.click()
+        assert explorer.error == ""
+        assert "repoint" not in explorer._header.value
+
+
+@requires_real
+def test_cli_quicklook_stacks_instruments_and_draws_a_map(tmp_path, capsys):
+    from imap_explorer.cli import main
+    from imap_explorer.server import LocalSDC
+
+    with LocalSDC(REAL, db=tmp_path / "index.sqlite3") as sdc:
+        out = tmp_path / "stack.png"
+        code = main(["--url", sdc.url, "quicklook", "--instrument", "mag,swapi", "--start-date", "20260120",
+                     "--end-date", "20260120", "-o", str(out)])
+        assert code == 0, capsys.readouterr().err
+        # MAG L2 (|B|, B) and SWAPI L3a v004 (speed, density, temperature, two V RTN): 7 panels of 2 in, 120 dpi
+        assert plt.imread(out).shape[:2] == ((1 + 2 * 7) * 120, 1200)
+        out = tmp_path / "map.png"
+        code = main(["--url", sdc.url, "quicklook", "--instrument", "ultra", "--data-level", "l2",
+                     "--start-date", "20250416", "--energy", "20", "--center", "nose", "-o", str(out)])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        image = plt.imread(out)
+        assert image.shape[1] == 960  # one 8 in map at 120 dpi
+        assert len(np.unique((image[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50
+
+
+def test_a_one_record_product_of_a_time_recipe_is_drawn_as_what_it_is():
+    ds = xr.Dataset({"swp_pcem_rate": (("epoch", "energy"), np.arange(72.0)[None], {"UNITS": "counts"}),
+                     "swp_scem_rate": (("epoch", "energy"), np.arange(72.0)[None] * 2, {"UNITS": "counts"})},
+                    coords={"epoch": [T0], "energy": np.arange(72)},
+                    attrs={"Logical_source": "imap_swapi_l2_sci-1min"})
+    plan = ql.make_plan(ds)
+    assert (plan.recipe, plan.kinds, plan.time_axis) == ("one_record", ["profile", "profile"], False)
+    fig = ql.quicklook(ds, pyplot=False)
+    assert fig.axes[0].get_xlabel() == "energy"
+    plt.close(fig)
+
+
+def test_primary_variables_come_first_in_the_fallback():
+    ds = xr.Dataset({"hk": (("epoch", "bin"), np.ones((1, 4)), {"VAR_TYPE": "data"}),
+                     "flux": (("epoch", "bin"), np.ones((1, 4)), {"VAR_TYPE": "data",
+                                                                  "VARIABLE_PURPOSE": "PRIMARY_VAR,SUMMARY"})},
+                    coords={"epoch": [T0], "bin": np.arange(4)}, attrs={"Logical_source": "imap_newinst_l3_x"})
+    assert [v.variable for v in ql.make_plan(ds).panels] == ["flux", "hk"]

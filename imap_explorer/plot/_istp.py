@@ -181,7 +181,16 @@ def plot_kind(var: xr.DataArray) -> PlotKind:
 
 
 def _units(var: xr.DataArray, default: str = "") -> str:
+    """The variable's UNITS, with IDL's super/subscript codes as plain text (``cm!E-3!N`` -> ``cm^-3``).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> _units(xr.DataArray(1.0, attrs={"UNITS": "cm!E-3!N"})), _units(xr.DataArray(1.0), "nT")
+    ('cm^-3', 'nT')
+    """
     units = _text(_attr(var.attrs, "UNITS")) or _text(_attr(var.attrs, "units"))
+    units = units.replace("!E", "^").replace("!U", "^").replace("!D", "_").replace("!N", "")
     return units or default
 
 

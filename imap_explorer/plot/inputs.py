@@ -139,11 +139,12 @@ def _prepare(ds: xr.Dataset, span: tuple | None, *, empty_ok: bool = False) -> x
         raise ValueError(msg)
     t = _times(ds)
     tn = t.view(np.int64)
-    if tn.size > 1 and bool((tn[1:] < tn[:-1]).any()):
+    ordered = tn.size < 2 or not bool((tn[1:] <= tn[:-1]).any())  # one pass for the usual, increasing case
+    if not ordered and bool((tn[1:] < tn[:-1]).any()):
         order = np.argsort(tn, kind="stable")  # NaT (int64 min) sorts first
         ds, t = ds.isel(epoch=order), t[order]
         tn = t.view(np.int64)
-    if tn.size > 1 and bool((tn[1:] == tn[:-1]).any()):  # a stable sort keeps a repeated time's first record first
+    if not ordered and bool((tn[1:] == tn[:-1]).any()):  # a stable sort keeps a repeated time's first record first
         keep = np.concatenate([[True], tn[1:] != tn[:-1]])
         ds, t = ds.isel(epoch=np.flatnonzero(keep)), t[keep]
         tn = t.view(np.int64)
@@ -206,6 +207,9 @@ def _untimed_title(ds: xr.Dataset, plan: Any) -> str:
     when = ""
     if "epoch" in ds.variables and ds["epoch"].dtype.kind == "M" and ds["epoch"].size:
         t = np.asarray(ds["epoch"].values).ravel().astype("datetime64[s]")
+        picked = {dim: i for view in plan.panels for dim, i in getattr(view, "select", ()) if dim == "epoch"}
+        if isinstance(picked.get("epoch"), int) and ds["epoch"].ndim == 1:  # one record of many: its own time
+            t = t[[picked["epoch"]]]
         t = t[~np.isnat(t)]
         if t.size:
             when = str(t.min()).replace("T", " ") + " UTC" if t.size == 1 else \

@@ -18,7 +18,7 @@ import numpy as np
 from imap_explorer.plot._istp import _attr, _text, plot_kind, product_of, scale_type
 from imap_explorer.plot.plan import Plan, View
 from imap_explorer.plot.registry import register_recipe
-from imap_explorer.plot.timeseries import Panel, plan_panels
+from imap_explorer.plot.timeseries import Panel, plan_panels, primary_first
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -142,6 +142,9 @@ register_recipe(time_series, instrument="swe")
 
 def _time_plan(name: str, ds: xr.Dataset, panels: list[Panel], variables: Sequence[str] | None,
                energy: float | None = None) -> Plan:
+    if ds.sizes.get("epoch", 0) == 1:  # one record: what it is, not a sliver of time
+        chosen = list(variables or dict.fromkeys(m for p in panels for m in (p.members or (p.variable,))))
+        return one_record(ds, variables=[v.partition(":")[0] for v in chosen] or None)
     if variables:
         return Plan(name, plan_panels(ds, variables, energy=energy))
     if not panels:
@@ -157,7 +160,8 @@ def swapi_rates(ds: xr.Dataset, *, variables: Sequence[str] | None = None, **_: 
         name = next((f"swp_{channel}_{q}" for q in ("rate", "counts") if f"swp_{channel}_{q}" in ds.variables), None)
         if name is not None and ds[name].ndim == 2 and "epoch" in ds[name].dims:
             dim = str(ds[name].dims[1])
-            y = "esa_energy" if "esa_energy" in ds.variables else None
+            # the file's `energy` is the step index 0-71 ("Energy step id in lookup table"), not eV
+            y = "esa_energy" if "esa_energy" in ds.variables else dim
             panels.append(Panel("energy_spectrogram", name, dim=dim, y=y, log=True))
     return _time_plan("swapi_rates", ds, panels, variables)
 
@@ -214,7 +218,7 @@ def codice_hi_sectored(ds: xr.Dataset, *, variables: Sequence[str] | None = None
         if species in ds.variables and ds[species].ndim >= 2:
             dim = str(ds[species].dims[1])
             y = f"energy_{species}" if f"energy_{species}" in ds.variables else None
-            panels.append(Panel("energy_spectrogram", species, dim=dim, y=y, log=True))
+            panels.append(Panel("energy_spectrogram", species, dim=dim, y=y, log=True, zero_below=1e-10))
     return _time_plan("codice_hi_sectored", ds, panels, variables)
 
 
@@ -484,6 +488,8 @@ def codice_direct_events(ds: xr.Dataset, *, variables: Sequence[str] | None = No
                      ("mass_per_charge", "mass")):
             if x in ds.variables and y in ds.variables:
                 pairs.append((x, y))
+        if "ssd_energy" in ds.variables:  # most Hi events with a time of flight have no SSD energy: all of them
+            pairs.append(("ssd_energy", None))
     views = []
     for x, y in pairs:
         if y is None:
@@ -557,6 +563,7 @@ def one_record(ds: xr.Dataset, *, variables: Sequence[str] | None = None, **_: A
         names = [n for n in numeric if _text(_attr(ds[n].attrs, "VAR_TYPE", "data")).lower() == "data"
                  and not _text(_attr(ds[n].attrs, "DISPLAY_TYPE")).lower().startswith("no_plot")]
         names = names or [n for n in numeric if _text(_attr(ds[n].attrs, "VAR_TYPE")).lower() != "metadata"]
+        names = primary_first(ds, names)
     views = _one_record_views(ds, names)[:6]
     if not views:
         source = product_of(ds).logical_source

@@ -43,7 +43,8 @@ class Panel:
     ``y_edges`` the ``(delta_minus, delta_plus)`` variables that give each row's edges; ``block`` averages
     that many records into one column (products that fill each bin once per cycle); ``log`` forces a log
     colour (spectrogram) or y axis (lines); ``floor`` makes values below ``floor`` x the median gaps (failed
-    fits reported as 1e-6).
+    fits reported as 1e-6); ``zero_below`` counts smaller magnitudes as 0 (numerical residues such as CoDICE's
+    1e-21, which would stretch a log colour scale over 20 decades).
     """
 
     kind: PanelKind
@@ -58,6 +59,7 @@ class Panel:
     block: int = 1
     log: bool | None = None
     floor: float | None = None
+    zero_below: float | None = None
 
 
 def _split_request(name: str) -> tuple[str, str | None]:
@@ -132,11 +134,27 @@ def _generic_candidates(ds: xr.Dataset) -> list[str]:
     data = [str(n) for n, v in ds.data_vars.items()
             if _text(_attr(v.attrs, "VAR_TYPE", "data")).lower() == "data" and plot_kind(v) != "none"]
     if data:
-        return data
+        return primary_first(ds, data)
     # no VAR_TYPE=data variable (e.g. SWE L1A cem-raw): the record-varying support data, minus packet headers
-    return [str(n) for n, v in ds.data_vars.items()
-            if plot_kind(v) != "none" and str(n) not in _HEADER_FIELDS
-            and _text(_attr(v.attrs, "VAR_TYPE")).lower() != "metadata"]
+    return primary_first(ds, [str(n) for n, v in ds.data_vars.items()
+                              if plot_kind(v) != "none" and str(n) not in _HEADER_FIELDS
+                              and _text(_attr(v.attrs, "VAR_TYPE")).lower() != "metadata"])
+
+
+def primary_first(ds: xr.Dataset, names: list[str]) -> list[str]:
+    """``names`` with those whose ``VARIABLE_PURPOSE`` says primary (L3: ``PRIMARY_VAR,SUMMARY``) first.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> ds = xr.Dataset({"a": ((), 1.0), "b": ((), 2.0, {"VARIABLE_PURPOSE": "primary var, summary"})})
+    >>> primary_first(ds, ["a", "b"])
+    ['b', 'a']
+    """
+    def primary(name: str) -> bool:
+        return "primary" in _text(_attr(ds[name].attrs, "VARIABLE_PURPOSE")).lower()
+
+    return [n for n in names if primary(n)] + [n for n in names if not primary(n)]
 
 
 def plan_panels(ds: xr.Dataset, variables: Sequence[str] | None = None, *,
