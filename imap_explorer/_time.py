@@ -1,9 +1,19 @@
-"""Exact, vectorized TT2000 <-> UTC ``datetime64[ns]`` conversion.
+"""Exact, vectorized TT2000 <-> UTC ``datetime64[ns]`` conversion, as the CDF library does it, in every era.
 
-CDF_TIME_TT2000 counts nanoseconds since J2000 (2000-01-01T12:00:00 TT) *including* leap seconds.
-``utc = J2000_UTC + tt2000 - n * 1 s``, where ``n`` is the number of leap seconds since 1999-01-01
-(the table below), found with one ``searchsorted``. This matches ``cdflib.cdfepoch.to_datetime``
-exactly for data after 1999 and is about 25x faster. Never use ``J2000 + ns``: it is 5 s off after 2017.
+CDF_TIME_TT2000 counts nanoseconds since J2000 (2000-01-01T12:00:00 TT) *including* leap seconds:
+``tt2000 = (UTC calendar ns since 2000-01-01T12:00) + TAI-UTC + 32.184 s``. TAI-UTC comes from the CDF library's
+leap-second table (``CDFLeapSeconds.txt``, :data:`LEAP_TABLE`):
+
+* from 1972 on, a whole number of seconds (10 ... 37), looked up with one ``searchsorted`` on the TT2000 of each
+  step (:data:`LEAP_SECONDS_TT2000`); a leap second 23:59:60.x has no ``datetime64`` and becomes 00:00:00.x of the
+  next day, as in ``cdflib.cdfepoch.to_datetime``;
+* from 1960 to 1971, the drift formula ``s + (MJD - base) * rate`` of the day, truncated to the nanosecond; the
+  inverse follows the CDF library's own iteration (the day decides the offset and the offset decides the day),
+  so that it gives the same value as ``cdflib`` for every input, including the instants next to midnight;
+* before 1960, zero: TT2000 is then UTC + 32.184 s.
+
+The conversion matches ``cdflib.cdfepoch.to_datetime`` value for value and is about 25x faster (the values since
+1972 take one ``searchsorted`` and one addition). Never use ``J2000 + ns``: it is 5 s off after 2017.
 
 Examples
 --------
@@ -11,6 +21,8 @@ Examples
 array(['2026-01-20T00:00:00.000000000'], dtype='datetime64[ns]')
 >>> int(datetime64_to_tt2000(np.datetime64("2026-01-20T00:00:00", "ns")))
 822139269184000000
+>>> tt2000_to_datetime64([-1672574367816000000])  # GLOWS L3d starts in 1947: no leap second yet
+array(['1947-01-01T00:00:00.000000000'], dtype='datetime64[ns]')
 """
 
 from __future__ import annotations
@@ -20,23 +32,97 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LEAP_SECONDS_TT2000", "TT2000_FILL", "datetime64_to_tt2000", "time_pair", "tt2000_to_datetime64"]
+__all__ = ["LEAP_SECONDS_TT2000", "LEAP_TABLE", "TT2000_FILL", "TT2000_PAD", "datetime64_to_tt2000", "time_pair",
+           "tt2000_to_datetime64"]
 
-#: TT2000 of 00:00:00 UTC on the day after each leap second since 1999 (TAI-UTC 33..37 s after it).
-LEAP_SECONDS_TT2000 = np.array(
-    [189345665184000000, 284040066184000000, 394372867184000000, 488980868184000000, 536500869184000000],
-    dtype=np.int64,
-)
-#: UTC of TT2000 = 0, expressed with the 1999 leap-second count (TAI-UTC = 32 s).
-_J2000_UTC_NS = np.datetime64("2000-01-01T11:58:55.816", "ns").astype(np.int64)
-#: The same table expressed as UTC nanoseconds since 1970 (for the inverse).
-_LEAP_UTC_NS = (LEAP_SECONDS_TT2000 - np.arange(1, 6, dtype=np.int64) * 1_000_000_000) + _J2000_UTC_NS
+#: The CDF library's leap-second table: year, month (each step starts on the 1st at 00:00 UTC), TAI-UTC in
+#: seconds, and for the steps before 1972 the drift formula's MJD base and rate (TAI-UTC = s + (MJD - base) * rate).
+LEAP_TABLE = np.array([
+    (1960, 1, 1.4178180, 37300.0, 0.001296), (1961, 1, 1.4228180, 37300.0, 0.001296),
+    (1961, 8, 1.3728180, 37300.0, 0.001296), (1962, 1, 1.8458580, 37665.0, 0.0011232),
+    (1963, 11, 1.9458580, 37665.0, 0.0011232), (1964, 1, 3.2401300, 38761.0, 0.001296),
+    (1964, 4, 3.3401300, 38761.0, 0.001296), (1964, 9, 3.4401300, 38761.0, 0.001296),
+    (1965, 1, 3.5401300, 38761.0, 0.001296), (1965, 3, 3.6401300, 38761.0, 0.001296),
+    (1965, 7, 3.7401300, 38761.0, 0.001296), (1965, 9, 3.8401300, 38761.0, 0.001296),
+    (1966, 1, 4.3131700, 39126.0, 0.002592), (1968, 2, 4.2131700, 39126.0, 0.002592),
+    (1972, 1, 10.0, 0.0, 0.0), (1972, 7, 11.0, 0.0, 0.0), (1973, 1, 12.0, 0.0, 0.0), (1974, 1, 13.0, 0.0, 0.0),
+    (1975, 1, 14.0, 0.0, 0.0), (1976, 1, 15.0, 0.0, 0.0), (1977, 1, 16.0, 0.0, 0.0), (1978, 1, 17.0, 0.0, 0.0),
+    (1979, 1, 18.0, 0.0, 0.0), (1980, 1, 19.0, 0.0, 0.0), (1981, 7, 20.0, 0.0, 0.0), (1982, 7, 21.0, 0.0, 0.0),
+    (1983, 7, 22.0, 0.0, 0.0), (1985, 7, 23.0, 0.0, 0.0), (1988, 1, 24.0, 0.0, 0.0), (1990, 1, 25.0, 0.0, 0.0),
+    (1991, 1, 26.0, 0.0, 0.0), (1992, 7, 27.0, 0.0, 0.0), (1993, 7, 28.0, 0.0, 0.0), (1994, 7, 29.0, 0.0, 0.0),
+    (1996, 1, 30.0, 0.0, 0.0), (1997, 7, 31.0, 0.0, 0.0), (1999, 1, 32.0, 0.0, 0.0), (2006, 1, 33.0, 0.0, 0.0),
+    (2009, 1, 34.0, 0.0, 0.0), (2012, 7, 35.0, 0.0, 0.0), (2015, 7, 36.0, 0.0, 0.0), (2017, 1, 37.0, 0.0, 0.0),
+])
+_DRIFT_ROWS = 14  # the rows before 1972
+_MONTHS = (LEAP_TABLE[:, 0] * 12 + LEAP_TABLE[:, 1]).astype(np.int64)  # year * 12 + month of each step
+_SEC = 1_000_000_000
+_DAY = 86_400 * _SEC
+_TT_MINUS_TAI = 32_184_000_000
+#: UTC of 2000-01-01T00:00 (ns since 1970), the calendar origin below
+_MIDNIGHT_2000 = np.datetime64("2000-01-01T00:00:00", "ns").astype(np.int64)
+_NOON = 43_200 * _SEC
+#: The TT2000 of 00:00 UTC at each step since 1972 (TAI-UTC 10, 11, ... 37 s from then on).
+LEAP_SECONDS_TT2000 = np.array([
+    (np.datetime64(f"{int(y):04d}-{int(m):02d}-01", "ns").astype(np.int64) - _MIDNIGHT_2000) - _NOON
+    + int(dat) * _SEC + _TT_MINUS_TAI
+    for y, m, dat, _, _ in LEAP_TABLE[_DRIFT_ROWS:]], dtype=np.int64)
+_LEAP_COUNTS = LEAP_TABLE[_DRIFT_ROWS:, 2].astype(np.int64) * _SEC
+#: UTC (ns since 1970) of the same steps, for the inverse
+_LEAP_UTC_NS = LEAP_SECONDS_TT2000 - _LEAP_COUNTS - _TT_MINUS_TAI + _NOON + _MIDNIGHT_2000
+#: what to add to a TT2000 value (indexed by its searchsorted position in LEAP_SECONDS_TT2000) for UTC ns since
+#: 1970, and to UTC for TT2000 (indexed by position in _LEAP_UTC_NS); index 0, before 1972, is replaced
+_FAST_OFFSETS = _MIDNIGHT_2000 + _NOON - _TT_MINUS_TAI - np.concatenate([[0], _LEAP_COUNTS])
+_INVERSE_OFFSETS = -_FAST_OFFSETS
 TT2000_FILL = np.int64(-9223372036854775808)
+#: The CDF pad value of TT2000 (a record never written); ``cdflib`` reads it as NaT too.
+TT2000_PAD = np.int64(-9223372036854775807)
 _NAT = np.iinfo(np.int64).min
 
 
+def _offsets_of_days(days: np.ndarray) -> np.ndarray:
+    """TAI-UTC (int64 ns, truncated as the CDF library does) of UTC days (``datetime64[D]`` as int64 since 1970)."""
+    d = days.astype("datetime64[D]")
+    years = d.astype("datetime64[Y]").astype(np.int64) + 1970
+    months = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    row = np.searchsorted(_MONTHS, years * 12 + months, side="right") - 1
+    safe = np.maximum(row, 0)
+    seconds = LEAP_TABLE[safe, 2].copy()
+    drift = (row >= 0) & (row < _DRIFT_ROWS)
+    if drift.any():  # Julian day number of the date (the CDF library's JulianDay), as MJD + 0.5
+        jd = days[drift].astype(np.int64) + 2440588
+        seconds[drift] += (jd.astype(np.float64) - 2400000.5 - LEAP_TABLE[safe[drift], 3]) * LEAP_TABLE[safe[drift], 4]
+    seconds[row < 0] = 0.0
+    return np.trunc(seconds * 1e9).astype(np.int64)
+
+
+def _day(ns_2000: np.ndarray) -> np.ndarray:
+    """UTC day (int64 days since 1970) of calendar nanoseconds since 2000-01-01T00:00."""
+    return (ns_2000 // _DAY) + (_MIDNIGHT_2000 // _DAY)
+
+
+def _before_1972(tt: np.ndarray) -> np.ndarray:
+    """UTC calendar ns since 2000-01-01T00:00 of TT2000 values before 1972, following ``cdflib``'s breakdown.
+
+    The offset is that of the UTC day, which depends on the offset: the CDF library starts from the day of
+    ``TT - 32.184 s``, subtracts its offset, and re-checks with the day found, at most three times (two when the
+    first truncated division of the seconds lands at or below the value). Reproduced step by step.
+    """
+    t2 = tt + (_NOON - _TT_MINUS_TAI)  # the CDF library's "t2": TAI-like calendar ns since 2000-01-01T00:00
+    off0 = _offsets_of_days(_day(t2))
+    u1 = t2 - off0
+    off1 = _offsets_of_days(_day(u1))
+    u2 = t2 - off1
+    off2 = _offsets_of_days(_day(u2))
+    u3 = t2 - off2
+    # did the first division (seconds truncated toward zero, in floating point) land above the value?
+    below = np.trunc(u1.astype(np.float64) / 1e9).astype(np.int64) * _SEC > u1
+    third = np.where(off2 == off1, u2, u3)
+    out = np.where(off1 == off0, u1, np.where(below, third, u2))
+    return np.where(off0 == 0, t2, out)  # before 1960: no offset at all
+
+
 def tt2000_to_datetime64(tt2000) -> np.ndarray:
-    """Convert TT2000 nanoseconds to UTC ``datetime64[ns]`` (fill -> NaT).
+    """Convert TT2000 nanoseconds to UTC ``datetime64[ns]`` (fill and pad -> NaT), as ``cdflib`` does.
 
     Parameters
     ----------
@@ -52,32 +138,43 @@ def tt2000_to_datetime64(tt2000) -> np.ndarray:
     ['2017-01-01T00:00:00.000000000', 'NaT']
     >>> tt2000_to_datetime64([536500868684000000])  # 23:59:60.5 has no datetime64; like cdflib
     array(['2017-01-01T00:00:00.500000000'], dtype='datetime64[ns]')
+    >>> tt2000_to_datetime64([-946727959814622001])  # 1970: TAI-UTC by the 1966-1971 drift formula, 8.000082 s
+    array(['1970-01-01T00:00:00.000000000'], dtype='datetime64[ns]')
     """
     tt = np.asarray(tt2000, dtype=np.int64)
-    n = np.searchsorted(LEAP_SECONDS_TT2000, tt, side="right").astype(np.int64)
-    out = tt + (_J2000_UTC_NS - n * 1_000_000_000)
-    fill = tt == TT2000_FILL
-    if fill.any():
-        out = np.where(fill, _NAT, out)
+    n = np.searchsorted(LEAP_SECONDS_TT2000, tt, side="right")
+    out = tt + _FAST_OFFSETS[n]
+    early = n <= 1  # like the CDF library, the first half of 1972 too takes the path of the drift era
+    if early.any():
+        valid = early & (tt > TT2000_PAD)
+        out[valid] = _before_1972(tt[valid]) + _MIDNIGHT_2000
+        out[early & ~valid] = _NAT
     return out.view("datetime64[ns]")
 
 
 def datetime64_to_tt2000(times) -> np.ndarray:
-    """Convert UTC datetimes (anything numpy/pandas can read as ``datetime64``) to TT2000 int64.
+    """Convert UTC datetimes (anything numpy/pandas can read as ``datetime64``) to TT2000 int64, as the CDF library.
 
-    NaT becomes the TT2000 fill value.
+    The offset is that of the UTC day (the drift formula before 1972, none before 1960). NaT becomes the TT2000
+    fill value.
 
     Examples
     --------
     >>> datetime64_to_tt2000(np.array(["2017-01-01T00:00:00"], dtype="datetime64[ns]"))
     array([536500869184000000])
+    >>> datetime64_to_tt2000(np.array(["1947-01-01", "1970-01-01"], dtype="datetime64[ns]"))
+    array([-1672574367816000000,  -946727959814622001])
     """
     t = np.asarray(times, dtype="datetime64[ns]").astype(np.int64)
-    n = np.searchsorted(_LEAP_UTC_NS, t, side="right").astype(np.int64)
-    out = t - _J2000_UTC_NS + n * 1_000_000_000
+    n = np.searchsorted(_LEAP_UTC_NS, t, side="right")
+    out = t + _INVERSE_OFFSETS[n]
+    early = n == 0
+    if early.any():
+        cal = t[early] - _MIDNIGHT_2000
+        out[early] = cal - _NOON + _TT_MINUS_TAI + _offsets_of_days(_day(cal))
     nat = t == _NAT
     if nat.any():
-        out = np.where(nat, TT2000_FILL, out)
+        out[nat] = TT2000_FILL
     return out
 
 

@@ -3,8 +3,9 @@
 The rules (``reference/products.md`` §6) in one place:
 
 **Time.**
-Every ``CDF_TIME_TT2000`` variable becomes ``datetime64[ns]`` (UTC, naive), exact through leap seconds
-(:func:`imap_explorer._time.tt2000_to_datetime64`); the TT2000 fill value becomes ``NaT``. Its attributes
+Every ``CDF_TIME_TT2000`` variable becomes ``datetime64[ns]`` (UTC, naive), exactly as the CDF library and
+``cdflib`` convert it in every era (leap seconds since 1972, the drift formula of 1960-1971, nothing before 1960:
+:func:`imap_explorer._time.tt2000_to_datetime64`); the TT2000 fill and pad values become ``NaT``. Its attributes
 (``UNITS ns``, ``FILLVAL``, ``VALIDMIN``... as raw TT2000 integers) are kept untouched. ``CDF_EPOCH`` and
 ``CDF_EPOCH16`` variables (older files) become ``datetime64[ns]`` too (they count no leap seconds); their fill
 and pad values become ``NaT``.
@@ -20,9 +21,15 @@ fill values. The decision depends only on the attributes, so the dtype is the sa
 and known before reading (needed for dask). ``VALIDMIN``/``VALIDMAX`` are never applied.
 
 **Dimensions.**
-The record dimension of a variable is its ``DEPEND_0`` (``epoch``). ``DEPEND_i`` naming an existing variable of
-the right length names dimension *i* and becomes a coordinate. Where only ``LABL_PTR_i`` exists, the dimension
-is named after the label variable without ``_label``; label variables are coordinates on that dimension.
+The record dimension of a variable is what its ``DEPEND_0`` names (``epoch``, ``Epoch``, ``mag_epoch``...; a file
+may have several, each variable keeps its own); a variable without ``DEPEND_0`` takes the file's record axis of its
+length. A variable stored non-record-varying whose leading axis is that record axis (one dimension more than its
+``DEPEND_i``/``LABL_PTR_i``, leading length equal to the time variable's: maps and PSETs ``[1, E, lon, lat]``, Lo
+histogram rates ``[n_epoch, ...]`` with ``DEPEND_1 = epoch``, per-event arrays) gets that dimension and is read,
+selected and concatenated like a record-varying one; so is a non-record-varying time variable (``epoch[1]``).
+``DEPEND_i`` naming an existing variable of the right length names dimension *i* and becomes a coordinate. Where
+only ``LABL_PTR_i`` exists, the dimension is named after the label variable without ``_label``; label variables are
+coordinates on that dimension.
 ``DEPEND_i``/``LABL_PTR_i`` values that are not names of existing variables are ignored (old files carry
 ``epoch:DEPEND_0 = 0``). Anything left gets a name of its own, ``<variable>_dim<i>``, never a shared ``dim0``.
 
@@ -51,6 +58,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 import warnings
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
@@ -67,7 +75,7 @@ from xarray.core import indexing
 
 import imap_explorer.accessor  # noqa: F401 - registers the ds.imap accessor
 from imap_explorer import _reader
-from imap_explorer._time import TT2000_FILL, datetime64_to_tt2000, time_pair, tt2000_to_datetime64
+from imap_explorer._time import LEAP_SECONDS_TT2000, TT2000_FILL, datetime64_to_tt2000, time_pair, tt2000_to_datetime64
 from imap_explorer.exceptions import ImapExplorerError, InvalidFileError
 from imap_explorer.filenames import FileInfo, local_path, parse_filename
 
@@ -82,6 +90,8 @@ CHUNK_BYTES = 128 * 2**20
 _TIME_TYPES = frozenset({_reader.TT2000, _reader.EPOCH, _reader.EPOCH16})
 _MASK_BLOCK = 1 << 22  # elements masked per step: bounds the temporary boolean array to 4 MB
 _NAT = np.iinfo(np.int64).min
+
+_POINTER = re.compile(r"(DEPEND|LABL_PTR)_(\d+)")
 
 Rule = Literal["time", "float", "promote", "char", "raw"]
 Chunks = int | str | Mapping[str, Any] | None
@@ -103,6 +113,14 @@ class _Var:
     record_vary: bool
     n_records: int
     attrs: dict[str, Any]
+    #: ``DEPEND_i``/``LABL_PTR_i`` as they apply to ``shape`` (the raw ones, renumbered for a stored-NRV variable)
+    pointers: dict[str, Any] | None = None
+    #: stored non-record-varying, but its leading axis is a record axis (``shape``/``n_records`` say so)
+    stored_nrv: bool = False
+
+    def __post_init__(self) -> None:
+        if self.pointers is None:
+            self.pointers = {k: v for k, v in self.attrs.items() if _POINTER.fullmatch(k)}
 
     @property
     def is_char(self) -> bool:
@@ -181,15 +199,15 @@ def _read_file(path: Path, index: int) -> _File:
         info = info if info.kind == "science" else None
     except ValueError:
         info = None
-    return _File(path, variables, gattrs, info, index)
+    return _File(path, _align_records(variables), gattrs, info, index)
 
 
 # ====================================================================================================================
 # Dimensions and coordinates (pure: metadata in, names out)
 # ====================================================================================================================
 def _ref(var: _Var, key: str, variables: Mapping[str, _Var]) -> str | None:
-    """The variable named by attribute ``key`` of ``var``, if it is a string naming another existing variable."""
-    value = var.attrs.get(key)
+    """The variable named by pointer ``key`` (``DEPEND_i``, ``LABL_PTR_i``...), if it names another existing one."""
+    value = var.pointers.get(key) if _POINTER.fullmatch(key) else var.attrs.get(key)
     if isinstance(value, str) and value.strip() in variables and value.strip() != var.name:
         return value.strip()
     return None
@@ -199,20 +217,130 @@ def _is_time(var: _Var) -> bool:
     return var.data_type in _TIME_TYPES
 
 
-def _record_dim(var: _Var, variables: Mapping[str, _Var]) -> str:
+def _length(var: _Var) -> int | None:
+    """The number of values of a variable that can be a record axis (one scalar per record, or 1-D NRV), else None."""
+    if var.record_vary and var.shape == ():
+        return var.n_records
+    if not var.record_vary and len(var.shape) == 1:
+        return var.shape[0]
+    return None
+
+
+def _last_axis(pointers: Mapping[str, Any], own: str = "") -> int:
+    """The highest ``i >= 1`` of the ``DEPEND_i``/``LABL_PTR_i`` given as text (not naming ``own``), 0 if none."""
+    found = [int(m.group(2)) for k, v in pointers.items()
+             if (m := _POINTER.fullmatch(k)) and isinstance(v, str) and v.strip() != own]
+    return max([i for i in found if i >= 1], default=0)
+
+
+def _align_records(variables: dict[str, _Var]) -> dict[str, _Var]:
+    """Find the record axis of variables stored non-record-varying (maps, pointing sets, per-event arrays).
+
+    A non-record-varying variable has its time (or event) axis first when
+
+    * ``DEPEND_0`` names a time or event variable ``T``, the variable has one dimension more than its
+      ``DEPEND_i``/``LABL_PTR_i`` describe, and its leading length is ``T``'s (Lo/Hi/Ultra maps ``[1, E, lon, lat]``,
+      Hi L1B direct events ``[n_events]`` under an NRV ``epoch[n_events]``);
+    * it has no ``DEPEND_0`` but ``DEPEND_1`` names a time variable of its leading length, the other pointers then
+      being shifted by one (Lo L1B histogram rates ``[200, 7, 60]``, Lo L1C PSETs ``[1, 7, 3600, 40]``);
+    * it has no ``DEPEND_0``, the file has one time axis of its leading length, and its ``DEPEND_i`` describe all
+      its other dimensions (Hi L3 ``solid_angle [1, lon, lat]``; Lo L1A ``shcoarse [n_epoch]``, whose only pointer
+      is ``DEPEND_1`` naming itself);
+    * it has no pointer at all and the same shape as variables of the file aligned by one of the rules above, all
+      with the same pointers (Lo L2 ``counts`` next to ``ena_intensity``): it takes theirs.
+
+    Such a variable is given ``record_vary=True`` with ``n_records`` its leading length and ``stored_nrv=True``, and
+    so is a one-dimensional non-record-varying ``T`` (an NRV ``epoch[1]``): from then on they are read, selected in
+    time and concatenated like record-varying variables. Raw attributes stay as stored; ``pointers`` holds the
+    pointers renumbered for the new shape.
+    """
+    def target(var: _Var, key: str) -> _Var | None:
+        name = _ref(var, key, variables)
+        return variables[name] if name is not None else None
+
+    used = [t for v in variables.values() if (t := target(v, "DEPEND_0")) is not None and _length(t) is not None]
+    times = {t.name for t in used if _is_time(t)}
+    default = variables[next(iter(times))] if len(times) == 1 else None
+    aligned: dict[str, _Var] = {}
+    for var in variables.values():
+        if var.record_vary or not var.shape:
+            continue
+        ptr, lead, n = var.pointers, None, var.shape[0]
+        dep0, dep1 = target(var, "DEPEND_0"), target(var, "DEPEND_1")
+        if dep0 is not None:
+            if _length(dep0) == n and len(var.shape) == _last_axis(ptr) + 1:
+                lead = dep0
+        elif dep1 is not None and _is_time(dep1) and _length(dep1) == n:
+            lead = dep1
+            ptr = {f"{m.group(1)}_{int(m.group(2)) - 1}": v for k, v in ptr.items()
+                   if (m := _POINTER.fullmatch(k)) and int(m.group(2)) >= 2}
+        elif (default is not None and _length(default) == n and _last_axis(ptr, "\0") >= 1
+              and len(var.shape) == _last_axis(ptr, var.name) + 1):
+            lead = default  # (Lo shcoarse[n_epoch] NRV, whose only pointer is DEPEND_1 = itself, counts too)
+        if lead is not None:
+            aligned[var.name] = replace(var, record_vary=True, n_records=n, shape=var.shape[1:], stored_nrv=True,
+                                        pointers={**ptr, "DEPEND_0": lead.name})
+    groups: dict[tuple[int, ...], set[tuple]] = {}
+    for var in aligned.values():
+        groups.setdefault((var.n_records, *var.shape), set()).add(tuple(sorted(var.pointers.items())))
+    for var in variables.values():
+        full = groups.get(var.shape) if not var.record_vary and len(var.shape) > 1 and not var.pointers else None
+        if full is not None and len(full) == 1:
+            aligned[var.name] = replace(var, record_vary=True, n_records=var.shape[0], shape=var.shape[1:],
+                                        stored_nrv=True, pointers=dict(next(iter(full))))
+    leads = {v.pointers["DEPEND_0"] for v in aligned.values()}
+    leads |= {t.name for t in used if not t.record_vary
+              and any(v.record_vary and v.n_records == t.shape[0] and _ref(v, "DEPEND_0", variables) == t.name
+                      for v in variables.values())}
+    for name in leads:
+        var = variables[name]
+        if not var.record_vary and len(var.shape) == 1:
+            aligned[name] = replace(var, record_vary=True, n_records=var.shape[0], shape=(), stored_nrv=True,
+                                    pointers={})
+    return {name: aligned.get(name, var) for name, var in variables.items()}
+
+
+def _record_axes(variables: Mapping[str, _Var]) -> set[str]:
+    """The record (time or event) axes of a file: what ``DEPEND_0`` names (``epoch``, ``Epoch``, ``mag_epoch``...).
+
+    Only variables with one value per record count; a file without any such pointer has every time variable with one
+    value per record.
+    """
+    named = {dep for v in variables.values() if v.record_vary and (dep := _ref(v, "DEPEND_0", variables)) is not None
+             and variables[dep].record_vary and variables[dep].shape == ()
+             and variables[dep].n_records == v.n_records}
+    return named or {n for n, v in variables.items() if _is_time(v) and v.record_vary and v.shape == ()}
+
+
+def _record_dim(var: _Var, variables: Mapping[str, _Var], axes: set[str] | None = None, events: bool = False) -> str:
+    axes = _record_axes(variables) if axes is None else axes
     dep = _ref(var, "DEPEND_0", variables)
     if dep is not None and variables[dep].record_vary and variables[dep].n_records == var.n_records:
         return dep
+    if var.name in axes:
+        return var.name
+    same = sorted(a for a in axes if variables[a].n_records == var.n_records)
+    if len(same) == 1:
+        return same[0]
     if _is_time(var) and (dep is None or not _is_time(variables[dep])):
         return var.name
-    time = variables.get("epoch")
-    if time is not None and time.record_vary and time.n_records == var.n_records:
+    if "epoch" in same:
         return "epoch"
+    named = var.pointers.get("DEPEND_0")
+    if isinstance(named, str) and named.strip().isidentifier() and named.strip() not in variables:  # an axis
+        # named in the file but not stored
+        return named.strip()  # (DEPEND_0 = 'direct_events'): the variables naming it share it
+    if events:
+        return "event"
     return f"{var.name}_record"
 
 
-def resolve_dims(variables: Mapping[str, _Var]) -> tuple[dict[str, tuple[str, ...]], set[str]]:
-    """Name the dimensions of every variable and list the coordinates (see the module docstring)."""
+def resolve_dims(variables: Mapping[str, _Var], *, events: bool = False) -> tuple[dict[str, tuple[str, ...]], set[str]]:
+    """Name the dimensions of every variable and list the coordinates (see the module docstring).
+
+    ``events`` (a direct-event product, :func:`_direct_events`): an axis of events that no pointer names (the last
+    axis of a variable, or records without a time axis of their count) is called ``event``, not ``<name>_dim<i>``.
+    """
     depend_targets = {
         ref for v in variables.values() for i in range(1, len(v.shape) + 1)
         if (ref := _ref(v, f"DEPEND_{i}", variables)) is not None
@@ -223,11 +351,15 @@ def resolve_dims(variables: Mapping[str, _Var]) -> tuple[dict[str, tuple[str, ..
     }
     label_dim: dict[str, str] = {}
     dims: dict[str, tuple[str, ...]] = {}
+    axes = _record_axes(variables)
 
     def axis_name(var: _Var, i: int, size: int, depth: int = 0) -> str:
         dep = _ref(var, f"DEPEND_{i}", variables)
         lab = _ref(var, f"LABL_PTR_{i}", variables)
         name = None
+        if dep is not None and variables[dep].is_char and (inner := _ref(variables[dep], "DEPEND_1", variables)):
+            if not variables[inner].record_vary and variables[inner].shape == (size,):  # a DEPEND_i naming a label
+                dep = inner  # variable (CoDICE hi DE energy_per_nuc): the dimension the labels are on
         if dep is not None:
             target = variables[dep]
             if not target.record_vary and target.shape == (size,):
@@ -240,14 +372,16 @@ def resolve_dims(variables: Mapping[str, _Var]) -> tuple[dict[str, tuple[str, ..
             if other is not None and name != lab and (other.record_vary or other.shape != (size,)):
                 name = lab
         if name is None:
-            name = f"{var.name}_dim{i}"
+            name = "event" if events and var.record_vary and i == len(var.shape) else f"{var.name}_dim{i}"
         if lab is not None:
             label_dim.setdefault(lab, name)
         return name
 
     def resolve(var: _Var) -> tuple[str, ...]:
-        head = (_record_dim(var, variables),) if var.record_vary else ()
-        if not var.record_vary and var.name in depend_targets and len(var.shape) == 1:
+        head = (_record_dim(var, variables, axes, events),) if var.record_vary else ()
+        own = var.pointers.get("DEPEND_1")  # a 1-D table naming itself (CoDICE k_factor, Lo esa_step) is its axis
+        if not var.record_vary and len(var.shape) == 1 and (
+                var.name in depend_targets or (isinstance(own, str) and own.strip() == var.name)):
             return (var.name,)
         return head + tuple(axis_name(var, i + 1, n) for i, n in enumerate(var.shape))
 
@@ -279,6 +413,19 @@ def resolve_dims(variables: Mapping[str, _Var]) -> tuple[dict[str, tuple[str, ..
     coords |= {n for n, v in variables.items()
                if v.is_char and not v.record_vary and str(v.attrs.get("VAR_TYPE", "")).strip() == "metadata"}
     return dims, coords
+
+
+#: Descriptors of direct-event products: one row per detected particle or dust hit (CoDICE ``lo-direct-events``,
+#: Hi/Lo ``45sensor-de``/``de``, HIT ``direct-events``, the HIT L1A ``pulse-height-events`` Logical_source).
+_DIRECT_EVENTS = re.compile(r"(^|[-_])(direct-events?|de|pulse-height-events)($|[-_])")
+
+
+def _direct_events(f: _File) -> bool:
+    """Whether a file is a direct-event product, from its descriptor (file name, else ``Logical_source``)."""
+    if f.info is not None and f.info.descriptor:
+        return bool(_DIRECT_EVENTS.search(f.info.descriptor))
+    source = f.global_attrs.get("Logical_source")
+    return isinstance(source, str) and bool(_DIRECT_EVENTS.search(source.lower().split("_", 3)[-1]))
 
 
 def _rule(var: _Var) -> Rule:
@@ -391,7 +538,8 @@ def _to_datetime(raw: np.ndarray, data_type: int = _reader.TT2000) -> np.ndarray
     flat = raw.reshape(-1).view(np.int64)
     if flat.size:
         lo, hi = int(flat.min()), int(flat.max())  # the TT2000 fill is int64 min, so it shows up as lo
-        offset_lo = int(tt2000_to_datetime64([lo]).view(np.int64)[0]) - lo if lo != TT2000_FILL else None
+        # one offset for all needs both ends after 1972 (before, TAI-UTC drifts day by day)
+        offset_lo = int(tt2000_to_datetime64([lo]).view(np.int64)[0]) - lo if lo >= LEAP_SECONDS_TT2000[0] else None
         offset_hi = int(tt2000_to_datetime64([hi]).view(np.int64)[0]) - hi
         if offset_lo == offset_hi:
             flat += offset_lo
@@ -541,7 +689,8 @@ class _EpochProbe:
         if i not in self._cache:
             if self._all is None:
                 lay = _reader.read_layout(self.path).variables.get(self.name)
-                if lay is None or not lay.fast:  # the fallback reader reads the whole variable on every call
+                if lay is None or not lay.fast or not lay.record_vary:  # the fallback reader reads the whole
+                    # variable on every call; a non-record-varying time axis (NRV epoch[n]) is one record
                     self._all = _tt2000_of(_reader.read_records(self.path, self.name), self.data_type)
             if self._all is not None:
                 return int(self._all[i])
@@ -899,7 +1048,7 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
     opened = _open_all(paths, on_error)
 
     ref = opened[0]
-    dims, coords = resolve_dims(ref.variables)
+    dims, coords = resolve_dims(ref.variables, events=_direct_events(ref))
     time_vars = sorted({d[0] for n, d in dims.items() if ref.variables[n].record_vary})
     # first/last time of each file, for ordering and overlaps (two single-record reads per file)
     for f in opened:
@@ -917,7 +1066,7 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
     opened.sort(key=_priority, reverse=True)
     opened.sort(key=_start)
     ref = opened[0]
-    dims, coords = resolve_dims(ref.variables)
+    dims, coords = resolve_dims(ref.variables, events=_direct_events(ref))
     chosen = _needed(ref, variables, drop)
     for other in opened[1:]:
         for name in chosen:
@@ -1001,8 +1150,19 @@ def _read_eager(var: _Var, rule: Rule, pieces: Sequence[_Piece], executor: Threa
 
 
 def _read_into(path: str, var: _Var, start: int, stop: int, out: np.ndarray, **kwargs: Any) -> None:
-    """Read records ``[start, stop)`` into ``out``; strings may be narrower in this file than in ``out``."""
-    if var.is_char and _reader.read_layout(path).variables.get(var.name, var).dtype != out.dtype:
+    """Read records ``[start, stop)`` into ``out``; strings may be narrower in this file than in ``out``.
+
+    A variable stored non-record-varying with a record axis first (:func:`_align_records`) is read whole (it is
+    one map, PSET or event list) and its leading axis sliced.
+    """
+    if var.stored_nrv:
+        whole = _reader.read_records(path, var.name)
+        values = whole[0] if whole.shape[:1] == (1,) else np.zeros((0, *var.shape), var.dtype)
+        out[...] = values[start:stop]
+        transform = kwargs.get("transform")
+        if transform is not None and out.size:
+            transform(out.reshape(-1))
+    elif var.is_char and _reader.read_layout(path).variables.get(var.name, var).dtype != out.dtype:
         out[...] = _reader.read_records(path, var.name, start, stop)
     else:
         _reader.read_records(path, var.name, start, stop, out=out, **kwargs)
@@ -1152,7 +1312,7 @@ def _file_day(file_path: Any) -> dt.date:
 def _last_time(path: Path) -> int | None:
     """The last valid time (TT2000) of a file's record axis, read from its last record; None if it has none."""
     f = _read_file(path, 0)
-    dims, _ = resolve_dims(f.variables)
+    dims, _ = resolve_dims(f.variables, events=_direct_events(f))
     last = None
     for name in {d[0] for n, d in dims.items() if f.variables[n].record_vary}:
         var = f.variables.get(name)
