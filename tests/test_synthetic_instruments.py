@@ -294,3 +294,55 @@ def test_official_client_queries_by_repointing_and_downloads(fleet_sdc, tmp_path
         ours = ie.query(instrument="ultra", repointing=132)
         assert list(ours["repointing"]) == [132]
         assert "exposure_factor" in ie.load(ours).data_vars
+
+
+# ---------------------------------------------------------------------------------------------- quick-look, Explorer
+#: product -> the recipe of its instrument that must draw it (never the generic ISTP fall-back)
+RECIPES = {
+    r"imap_swapi_l2_sci_20260120_.*": "swapi_rates", r"imap_swapi_l3a_proton-sw_20260120_.*": "swapi_moments",
+    r"imap_swapi_l3a_alpha-sw_20260120_.*": "swapi_moments",
+    r"imap_codice_l2_lo-sw-species_20260120_.*": "codice_species",
+    r"imap_codice_l2_hi-sectored_20260120_.*": "codice_hi_sectored",
+    r"imap_hit_l2_macropixel-intensity_20260120_.*": "hit_intensity", r"imap_idex_l1a_sci-1week_.*": "idex_events",
+    r"imap_glows_l3a_hist_20260120-.*": "glows_lightcurve", r"imap_glows_l3e_.*": "glows_survival",
+    r"imap_hi_l1c_45sensor-pset_20260120-.*": "hi_pset", r"imap_hi_l1c_90sensor-pset_20260120-.*": "hi_pset",
+    r"imap_lo_l1c_pset_20260120-.*": "lo_pset", r"imap_ultra_l1c_45sensor-heliopset_20260120-.*": "ultra_pset",
+    r"imap_hi_l2_.*-4deg-.*": "ena_map", r"imap_hi_l2_.*-6deg-.*": "ena_map", r"imap_lo_l2_.*": "ena_map",
+    r"imap_ultra_l2_.*": "ena_map",
+}
+
+
+@pytest.mark.parametrize(("pattern", "recipe"), sorted(RECIPES.items()))
+def test_quicklook_of_each_new_product_is_its_instruments_recipe(fleet, pattern, recipe):
+    from imap_explorer.plot.registry import make_plan
+
+    ds = ie.load(_one(fleet, pattern))
+    plan = make_plan(ds)
+    assert plan.recipe == recipe
+    assert plan.panels
+    if recipe in ("ena_map", "ultra_pset"):
+        assert set(plan.kinds) == {"sky_map"}
+        assert plan.time_axis is False
+
+
+def test_quicklook_draws_a_hi_map_on_a_sky_projection(fleet):
+    fig = ie.quicklook(ie.load(_one(fleet, r"imap_hi_l2_.*-6deg-.*")))
+    assert any(ax.name == "mollweide" for ax in fig.axes)
+
+
+def test_explorer_offers_every_instrument_with_its_levels_and_descriptors(fleet_sdc):
+    from imap_explorer.widgets import ExplorerModel
+
+    model = ExplorerModel(url=fleet_sdc.url)
+    want = {"swapi": {"l2": ["sci"], "l3a": ["alpha-sw", "proton-sw"]},
+            "codice": {"l2": ["hi-sectored", "lo-sw-species"]}, "hit": {"l2": ["macropixel-intensity"]},
+            "idex": {"l1a": ["sci-1week"]}, "glows": {"l3a": ["hist"], "l3e": ["survival-probability-hi-45"]},
+            "hi": {"l1c": ["45sensor-pset", "90sensor-pset"],
+                   "l2": ["h90-ena-h-hf-nsp-full-hae-4deg-6mo", "h90-ena-h-hf-nsp-full-hae-6deg-6mo"]},
+            "lo": {"l1c": ["pset"], "l2": ["l090-ena-h-sf-nsp-ram-hae-6deg-1yr"]},
+            "ultra": {"l1c": ["45sensor-heliopset"], "l2": ["u45-ena-h-hf-nsp-full-hae-6deg-3mo"]}}
+    for instrument, levels in want.items():
+        catalog = model.catalog(instrument)
+        assert model.data_levels(catalog) == sorted(levels), instrument
+        for level, descriptors in levels.items():
+            assert model.descriptors(catalog, level) == descriptors, (instrument, level)
