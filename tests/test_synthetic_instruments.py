@@ -346,3 +346,19 @@ def test_explorer_offers_every_instrument_with_its_levels_and_descriptors(fleet_
         assert model.data_levels(catalog) == sorted(levels), instrument
         for level, descriptors in levels.items():
             assert model.descriptors(catalog, level) == descriptors, (instrument, level)
+
+
+def test_cli_make_archive_writes_the_chosen_instruments(tmp_path, capsys):
+    from imap_explorer.cli import main
+
+    assert main(["make-archive", str(tmp_path / "a"), "--days", "1", "--instruments", "idex", "glows"]) == 0
+    names = sorted(p.name for p in (tmp_path / "a").rglob("*.cdf"))
+    assert names == ["imap_glows_l3a_hist_20260120-repoint00132_v001.cdf",
+                     "imap_glows_l3e_survival-probability-hi-45_20260120-repoint00132_v001.cdf",
+                     "imap_idex_l1a_sci-1week_20260120_v001.cdf"]
+    assert "Wrote 3 files" in capsys.readouterr().out
+    assert main(["make-archive", str(tmp_path / "b"), "--days", "1", "--instruments", "imap-hi"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "'imap-hi'" in err
+    assert "mag, swe, swapi, codice, hit, idex, glows, hi, lo, ultra" in err
