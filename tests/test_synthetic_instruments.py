@@ -362,3 +362,16 @@ def test_cli_make_archive_writes_the_chosen_instruments(tmp_path, capsys):
     assert err.count("\n") == 0
     assert "'imap-hi'" in err
     assert "mag, swe, swapi, codice, hit, idex, glows, hi, lo, ultra" in err
+
+
+def test_write_spec_rejects_unknown_variables_and_wrong_shapes(tmp_path):
+    from imap_explorer.synthetic._spec import write_spec
+
+    spec = load_spec("swapi_l3a_alpha-sw")
+    with pytest.raises(ValueError, match="does not have: alpha_speed"):
+        write_spec(spec, tmp_path / "x.cdf", {"alpha_speed": [1.0]}, n_records=1)
+    with pytest.raises(ValueError, match=r"alpha_sw_speed: values of shape \(3,\), expected \(2,\)"):
+        write_spec(spec, tmp_path / "x.cdf", {"alpha_sw_speed": [1.0, 2.0, 3.0]}, n_records=2)
+    assert not (tmp_path / "x.cdf").exists()
+    with pytest.raises(ValueError, match="Unknown product spec 'swapi_l9'. Expected one of: .*hi_l2_map"):
+        load_spec("swapi_l9")

@@ -109,15 +109,6 @@ def load_spec(product: str) -> dict[str, Any]:
         raise ValueError(msg) from err
 
 
-def variable(spec: dict[str, Any], name: str) -> dict[str, Any]:
-    """The spec entry of variable ``name``."""
-    for var in spec["variables"]:
-        if var["name"] == name:
-            return var
-    msg = f"No variable {name!r} in the spec; it has {', '.join(v['name'] for v in spec['variables'])}."
-    raise KeyError(msg)
-
-
 def fill_value(var: dict[str, Any]) -> Any:
     """The FILLVAL of a spec variable (numeric), or a type-appropriate default."""
     fill = var["attrs"].get("FILLVAL", [None])[0]
@@ -203,10 +194,11 @@ def _write_variable(cdf, var: dict[str, Any], values: Any, n_records: int, major
             arr = np.where(np.isnan(arr), fill_value(var), arr)
         arr = arr.astype(CDF_DTYPES[var["cdf_type"]], copy=False)
     if arr.shape != tuple(shape):
-        arr = np.broadcast_to(arr, shape) if arr.size in (1, int(np.prod(shape))) and arr.ndim <= len(shape) else arr
-        if arr.shape != tuple(shape):
+        try:
+            arr = np.broadcast_to(arr, shape)
+        except ValueError as err:
             msg = f"{var['name']}: values of shape {arr.shape}, expected {tuple(shape)}."
-            raise ValueError(msg)
+            raise ValueError(msg) from err
     spec = {
         "Variable": var["name"], "Data_Type": CDF._datatype_token(var["cdf_type"]),
         "Num_Elements": var["num_elements"], "Rec_Vary": rv, "Dim_Sizes": list(var["dims"]),

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from imap_explorer.synthetic._product import tt2000, write_product, ymd
+from imap_explorer.synthetic._spec import load_spec
 from imap_explorer.synthetic.physics import SolarWind
 
 __all__ = ["write_idex_week"]
@@ -63,8 +64,6 @@ def write_idex_week(root: str | os.PathLike[str], start: np.datetime64, *, model
         "idx__sci0evtnum": np.arange(n), "idx__txhdrevtnum": np.arange(n), "idx__sci0type": np.ones(n),
         "idx__sci0time32": np.floor(met), "idx__txhdrtrigid": np.full(n, 16),
     }
-    from imap_explorer.synthetic._spec import load_spec
-
     spec = load_spec("idex_l1a_sci-1week")
     for var in spec["variables"]:
         name = var["name"]
