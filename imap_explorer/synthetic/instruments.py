@@ -3,18 +3,14 @@
 :data:`INSTRUMENTS` lists every instrument :func:`~imap_explorer.synthetic.make_archive` can write. MAG and SWE
 are written by :mod:`~imap_explorer.synthetic.archive` itself; this module writes the eight others:
 
-=========  ==================================================================  ====================
- instrument  per day / per pointing                                             once per period
-=========  ==================================================================  ====================
- swapi     L2 ``sci``, L3a ``proton-sw``, ``alpha-sw``
- codice    L2 ``lo-sw-species``, ``hi-sectored``
- hit       L2 ``macropixel-intensity``
- idex                                                                           L1A ``sci-1week``
- glows     L3a ``hist`` (per pointing)                                          L3e Hi-45 survival
- hi        L1C ``45sensor-pset``, ``90sensor-pset`` (per pointing)              L2 maps 4 and 6 deg
- lo        L1C ``pset`` (per pointing)                                          L2 map
- ultra     L1C ``45sensor-heliopset`` (per pointing)                            L2 map
-=========  ==================================================================  ====================
+* SWAPI: L2 ``sci``, L3a ``proton-sw`` and ``alpha-sw``, every day;
+* CoDICE: L2 ``lo-sw-species`` and ``hi-sectored``, every day;
+* HIT: L2 ``macropixel-intensity``, every day;
+* IDEX: L1A ``sci-1week``, once (the week from the first day);
+* GLOWS: L3a ``hist`` per pointing; L3e ``survival-probability-hi-45`` once per period;
+* IMAP-Hi: L1C ``45sensor-pset`` and ``90sensor-pset`` per pointing; L2 maps (4 and 6 deg) once per period;
+* IMAP-Lo: L1C ``pset`` per pointing; the L2 map once per period;
+* IMAP-Ultra: L1C ``45sensor-heliopset`` per pointing; the L2 map once per period.
 
 Pointing products carry ``-repointNNNNN`` from the archive's repointing table (:mod:`.repoint`), written to
 ``imap/spice/repoint/`` whenever a pointing instrument is chosen.

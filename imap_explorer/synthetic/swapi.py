@@ -4,7 +4,9 @@ All follow the shared :class:`~imap_explorer.synthetic.physics.SolarWind`: the p
 speed (the one SWE's moments carry), the density the model's electron density less the alphas, and the
 temperature jumps at the shock, is hot in the sheath and cold in the magnetic cloud. The L2 rates are a
 proton and an alpha peak over the 72-step energy sweep (steps 0-62 a coarse logarithmic sweep from high to low
-energy, 63-71 a fine sweep around the proton peak), one averaged sweep a minute, with Poisson noise.
+energy, 63-71 a fine sweep around the proton peak), one averaged sweep a minute, with Poisson noise: the
+layout and cadence of the real L2 file (``sci-1min``), under the SDC's current name ``sci``; twelve-second
+sweeps would add ~30 MB a day to the archive.
 
 Structures are those of the real files (specs ``swapi_l2_sci``, ``swapi_l3a_proton-sw``, ``swapi_l3a_alpha-sw``).
 During the daily repointing the L3a fits fail: those records are fill (gaps), as in the flight files.
