@@ -5,8 +5,10 @@ Policy (``sdc-api.md`` §3, §6, §13):
 * Every request carries the connect/read timeout of :class:`~imap_explorer.config.Settings`.
 * Transient failures are retried :data:`RETRIES` times with exponential backoff (:data:`BACKOFF` seconds,
   doubled each time, ``Retry-After`` honoured up to :data:`MAX_WAIT`): connection errors (including a body
-  cut short) and the statuses in :data:`RETRY_STATUSES`. ``500`` is *not* retried: on the SDC it means an
-  unhandled exception or a response over 6 MB, which a retry only repeats. Other 4xx are never retried.
+  cut short) and the statuses in :data:`RETRY_STATUSES`. The API's ``500`` is *not* retried: on the SDC it
+  means an unhandled exception or a response over 6 MB, which a retry only repeats. The storage hop's ``500``
+  (the presigned GET or PUT answering ``InternalError``) *is* (:data:`STORAGE_RETRY_STATUSES`): object stores
+  document it as transient ("please try again"), and every AWS SDK retries it. Other 4xx are never retried.
   A plain read timeout is not retried either: a server that stayed silent for the whole read timeout
   will not answer faster the second time.
 * Credentials (``x-api-key`` / ``Authorization``) go to the API origin only. Redirects are followed by
@@ -40,6 +42,7 @@ __all__ = [
     "MAX_REDIRECTS",
     "RETRIES",
     "RETRY_STATUSES",
+    "STORAGE_RETRY_STATUSES",
     "Client",
     "Download",
     "is_transient",
@@ -52,6 +55,9 @@ log = logging.getLogger("imap_explorer.http")
 
 #: Statuses worth a retry: rate limiting and gateway/storage hiccups (sdc-api §1, §10, §13).
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Also worth a retry when the storage (the presigned URL, another origin than the API) answers them: S3's
+#: ``500 InternalError`` is transient, unlike the API's own 500.
+STORAGE_RETRY_STATUSES = RETRY_STATUSES | {500}
 #: Retries after the first attempt.
 RETRIES = 3
 #: First backoff in seconds; doubled after every failed attempt.
@@ -190,6 +196,14 @@ def _error_from(resp: requests.Response, url: str, cls: type[ApiError] = ApiErro
         resp.close()
     err = cls(resp.status_code, safe_url(url), server_message(text), resp.reason or "")
     err.retry_after = _retry_after(resp)
+    return err
+
+
+def _storage_error(resp: requests.Response, url: str) -> ApiError:
+    """The error of a presigned storage request: as :func:`_error_from`, and its 500 is worth a retry."""
+    err = _error_from(resp, url)
+    if resp.status_code in STORAGE_RETRY_STATUSES:
+        err.retryable = True
     return err
 
 
@@ -402,7 +416,7 @@ class Client:
         final = resp.url or url
         try:
             if resp.status_code >= 400:
-                raise _error_from(resp, final)
+                raise _storage_error(resp, final) if not same_origin(final, url) else _error_from(resp, final)
             if resp.status_code not in (200, 206) or (resp.status_code == 206 and offset <= 0):
                 msg = f"unexpected status {resp.status_code} for a download"
                 raise ApiError(resp.status_code, safe_url(final), msg, resp.reason or "")
@@ -448,7 +462,7 @@ class Client:
                 except requests.RequestException as err:
                     raise _transport_error(err, url) from err
             if resp.status_code >= 300:
-                raise _error_from(resp, url)
+                raise _storage_error(resp, url)
             resp.close()
 
         retrying(attempt)

@@ -141,7 +141,8 @@ def tt2000_to_datetime64(tt2000) -> np.ndarray:
     >>> tt2000_to_datetime64([-946727959814622001])  # 1970: TAI-UTC by the 1966-1971 drift formula, 8.000082 s
     array(['1970-01-01T00:00:00.000000000'], dtype='datetime64[ns]')
     """
-    tt = np.asarray(tt2000, dtype=np.int64)
+    given = np.asarray(tt2000, dtype=np.int64)
+    tt = given.reshape(-1)
     n = np.searchsorted(LEAP_SECONDS_TT2000, tt, side="right")
     out = tt + _FAST_OFFSETS[n]
     early = n <= 1  # like the CDF library, the first half of 1972 too takes the path of the drift era
@@ -149,7 +150,7 @@ def tt2000_to_datetime64(tt2000) -> np.ndarray:
         valid = early & (tt > TT2000_PAD)
         out[valid] = _before_1972(tt[valid]) + _MIDNIGHT_2000
         out[early & ~valid] = _NAT
-    return out.view("datetime64[ns]")
+    return out.reshape(given.shape).view("datetime64[ns]")
 
 
 def datetime64_to_tt2000(times) -> np.ndarray:
@@ -165,7 +166,8 @@ def datetime64_to_tt2000(times) -> np.ndarray:
     >>> datetime64_to_tt2000(np.array(["1947-01-01", "1970-01-01"], dtype="datetime64[ns]"))
     array([-1672574367816000000,  -946727959814622001])
     """
-    t = np.asarray(times, dtype="datetime64[ns]").astype(np.int64)
+    given = np.asarray(times, dtype="datetime64[ns]")
+    t = given.astype(np.int64).reshape(-1)
     n = np.searchsorted(_LEAP_UTC_NS, t, side="right")
     out = t + _INVERSE_OFFSETS[n]
     early = n == 0
@@ -175,7 +177,7 @@ def datetime64_to_tt2000(times) -> np.ndarray:
     nat = t == _NAT
     if nat.any():
         out[nat] = TT2000_FILL
-    return out
+    return out.reshape(given.shape)
 
 
 def time_pair(time_range: Any) -> tuple[Any, Any] | None:

@@ -274,7 +274,7 @@ def _align_records(variables: dict[str, _Var]) -> dict[str, _Var]:
             lead = dep1
             ptr = {f"{m.group(1)}_{int(m.group(2)) - 1}": v for k, v in ptr.items()
                    if (m := _POINTER.fullmatch(k)) and int(m.group(2)) >= 2}
-        elif (default is not None and _length(default) == n and _last_axis(ptr, "\0") >= 1
+        elif (default is not None and _length(default) == n and _last_axis(ptr) >= 1
               and len(var.shape) == _last_axis(ptr, var.name) + 1):
             lead = default  # (Lo shcoarse[n_epoch] NRV, whose only pointer is DEPEND_1 = itself, counts too)
         if lead is not None:
@@ -313,6 +313,7 @@ def _record_axes(variables: Mapping[str, _Var]) -> set[str]:
 
 
 def _record_dim(var: _Var, variables: Mapping[str, _Var], axes: set[str] | None = None, events: bool = False) -> str:
+    """The record dimension of a record-varying variable: its ``DEPEND_0``, else the record axis of its length."""
     axes = _record_axes(variables) if axes is None else axes
     dep = _ref(var, "DEPEND_0", variables)
     if dep is not None and variables[dep].record_vary and variables[dep].n_records == var.n_records:
@@ -326,10 +327,9 @@ def _record_dim(var: _Var, variables: Mapping[str, _Var], axes: set[str] | None 
         return var.name
     if "epoch" in same:
         return "epoch"
-    named = var.pointers.get("DEPEND_0")
-    if isinstance(named, str) and named.strip().isidentifier() and named.strip() not in variables:  # an axis
-        # named in the file but not stored
-        return named.strip()  # (DEPEND_0 = 'direct_events'): the variables naming it share it
+    named = var.pointers.get("DEPEND_0")  # an axis the file names but does not store (Lo DE 'direct_events'):
+    if isinstance(named, str) and named.strip().isidentifier() and named.strip() not in variables:
+        return named.strip()  # the variables naming it share it
     if events:
         return "event"
     return f"{var.name}_record"
@@ -689,8 +689,9 @@ class _EpochProbe:
         if i not in self._cache:
             if self._all is None:
                 lay = _reader.read_layout(self.path).variables.get(self.name)
-                if lay is None or not lay.fast or not lay.record_vary:  # the fallback reader reads the whole
-                    # variable on every call; a non-record-varying time axis (NRV epoch[n]) is one record
+                # read it all at once: the fallback reader reads the whole variable on every call, and a time
+                # axis stored non-record-varying (NRV epoch[n]) is one record
+                if lay is None or not lay.fast or not lay.record_vary:
                     self._all = _tt2000_of(_reader.read_records(self.path, self.name), self.data_type)
             if self._all is not None:
                 return int(self._all[i])

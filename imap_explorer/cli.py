@@ -117,6 +117,15 @@ def _add_query_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--extension", help="file extension, e.g. cdf or pkts")
 
 
+def _add_sdc_flags(parser: argparse.ArgumentParser, default: object) -> None:
+    """``--url``, ``--data-dir`` and ``--api-key`` (give a key as ``--api-key=KEY``: it may start with ``-``)."""
+    parser.add_argument("--url", default=default,
+                        help="SDC API URL (default: $IMAP_DATA_ACCESS_URL or https://api.imap-mission.com)")
+    parser.add_argument("--data-dir", default=default, help="local archive root (default: $IMAP_DATA_DIR or ./data)")
+    parser.add_argument("--api-key", default=default, metavar="KEY",
+                        help="SDC API key (default: $IMAP_API_KEY); write --api-key=KEY for a key starting with '-'")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``imap-explorer``."""
     from imap_explorer import __version__
@@ -126,26 +135,27 @@ def build_parser() -> argparse.ArgumentParser:
         description="Query, download, load, plot and browse NASA IMAP data (SDC API compatible).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--url", help="SDC API URL (default: $IMAP_DATA_ACCESS_URL or https://api.imap-mission.com)")
-    parser.add_argument("--data-dir", help="local archive root (default: $IMAP_DATA_DIR or ./data)")
-    parser.add_argument("--api-key", help="SDC API key (default: $IMAP_API_KEY)")
+    _add_sdc_flags(parser, None)
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    # the same flags after the command too (imap-explorer upload --api-key=KEY FILE), leaving those given before
+    sdc = argparse.ArgumentParser(add_help=False)
+    _add_sdc_flags(sdc, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("query", help="list files in the SDC that match the filters")
+    p = sub.add_parser("query", help="list files in the SDC that match the filters", parents=[sdc])
     _add_query_flags(p)
     p.add_argument("--output-format", choices=["table", "json"], default="table")
     p.set_defaults(func=_cmd_query)
 
-    p = sub.add_parser("download", help="download files into the local archive (SDC layout)")
+    p = sub.add_parser("download", help="download files into the local archive (SDC layout)", parents=[sdc])
     p.add_argument("files", nargs="+", metavar="FILE", help="file names or SDC file paths")
     p.add_argument("--overwrite", action="store_true", help="download again even if present")
     p.add_argument("--max-workers", type=int, default=8, help="parallel downloads (default 8)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_download)
 
-    p = sub.add_parser("upload", help="upload a file to the SDC (needs an API key)")
+    p = sub.add_parser("upload", help="upload a file to the SDC (needs an API key)", parents=[sdc])
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=_cmd_upload)
 
@@ -165,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--owner", default="", help="who the key is for")
     keys.add_parser("list", help="list keys (masked)")
     k = keys.add_parser("remove", help="delete a key")
-    k.add_argument("key")
+    k.add_argument("key", help="the key (one starting with '-' goes after '--': keys remove -- -KEY)")
     p.set_defaults(func=_cmd_keys)
 
     p = sub.add_parser("make-archive", help="write a synthetic IMAP archive (all ten instruments)")
@@ -177,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write only these instruments (default all: mag swe swapi codice hit idex glows hi lo ultra)")
     p.set_defaults(func=_cmd_make_archive)
 
-    p = sub.add_parser("quicklook", help="query, download, load and plot a product to an image")
+    p = sub.add_parser("quicklook", help="query, download, load and plot a product to an image", parents=[sdc])
     _add_query_flags(p)
     p.add_argument("--variables", nargs="+", help="variables to plot (default: chosen from the product)")
     p.add_argument("-o", "--output", default="quicklook.png", help="image file (default quicklook.png)")

@@ -396,6 +396,38 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
+def _api_line(api_url: str, archive: Path) -> str:
+    """The embedded SDC's line: an API for programs (its root answers a redirect to the real SDC's website)."""
+    return (f"Embedded SDC API (for programs, not a page to open): {api_url}\n"
+            f"  serving {archive}; e.g. IMAP_DATA_ACCESS_URL={api_url} imap-explorer query --instrument mag")
+
+
+def _explorer_banner(url: str, *, opened: bool | None) -> str:
+    """What the demo prints once the Explorer answers: its address last and framed, then how to stop.
+
+    ``opened`` says whether a browser tab was opened (True), could not be (False), or was not tried (None).
+
+    Examples
+    --------
+    >>> print(_explorer_banner("http://127.0.0.1:8866/", opened=None))
+    <BLANKLINE>
+    ================================================================
+      The IMAP Explorer is running at http://127.0.0.1:8866/
+      Open this address in a web browser.
+    ================================================================
+    Press Ctrl-C to stop.
+    """
+    if opened is None:
+        hint = "Open this address in a web browser."
+    elif opened:
+        hint = "It opened in your web browser."
+    else:
+        hint = "Could not start a browser: open this address yourself."
+    rule = "=" * 64
+    return "\n".join(["", rule, f"  The IMAP Explorer is running at {url}", f"  {hint}", rule,
+                      "Press Ctrl-C to stop."])
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Run ``imap-explorer demo``: synthetic archive + embedded SDC + the Explorer app in Voilà.
 
@@ -474,7 +506,7 @@ def _serve_app(notebook: Path, api_url: str, archive: Path, scratch: Path, host:
     cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}", f"--Voila.ip={host}",
            "--no-browser", "--Voila.port_retries=0", "--show_tracebacks=True"]
     url = f"http://{host}:{port}/"
-    print(f"Embedded SDC serving {archive} at {api_url}", flush=True)
+    print(_api_line(api_url, archive), flush=True)
     print("Starting the Explorer app (Voila) ...", flush=True)
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
@@ -485,15 +517,12 @@ def _serve_app(notebook: Path, api_url: str, archive: Path, scratch: Path, host:
             except RuntimeError as err:
                 print(f"imap-explorer demo: error: {err}\n{_tail(log)}", file=sys.stderr)
                 return 1
-            print(f"\nThe IMAP Explorer is running at {url}", flush=True)
-            if no_browser or not _can_open_browser():
-                print("Open that address in a web browser.", flush=True)
-            else:
+            opened: bool | None = None  # no browser tried
+            if not no_browser and _can_open_browser():
                 import webbrowser
 
-                if not webbrowser.open(url):
-                    print("Could not start a browser: open that address yourself.", flush=True)
-            print("Press Ctrl-C to stop.", flush=True)
+                opened = bool(webbrowser.open(url))
+            print(_explorer_banner(url, opened=opened), flush=True)
             code = proc.wait()
             print(f"imap-explorer demo: error: the Explorer app stopped (exit code {code})\n{_tail(log)}",
                   file=sys.stderr)

@@ -194,6 +194,20 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
+def test_demo_prints_the_explorer_address_last_and_the_sdc_as_an_api(tmp_path):
+    """What a user reads: the SDC line is an API for programs (its root redirects to the real SDC's site)."""
+    api = demo._api_line("http://127.0.0.1:40123", tmp_path)
+    assert api.splitlines()[0] == "Embedded SDC API (for programs, not a page to open): http://127.0.0.1:40123"
+    assert "IMAP_DATA_ACCESS_URL=http://127.0.0.1:40123 imap-explorer query" in api
+    url = "http://127.0.0.1:8866/"
+    for opened, hint in ((None, "Open this address in a web browser."), (True, "It opened in your web browser."),
+                         (False, "Could not start a browser: open this address yourself.")):
+        lines = demo._explorer_banner(url, opened=opened).splitlines()
+        assert lines[-1] == "Press Ctrl-C to stop."
+        assert lines[-5:-1] == ["=" * 64, f"  The IMAP Explorer is running at {url}", f"  {hint}", "=" * 64]
+        assert [line for line in lines if "http" in line] == [lines[-4]]
+
+
 class _Demo:
     """``python -m imap_explorer demo`` in a subprocess, its output read by a thread."""
 
@@ -257,15 +271,21 @@ def test_demo_serves_the_explorer_and_stops_cleanly(synthetic_archive, tmp_path,
     browser_log = tmp_path / "browser.log" if signum == signal.SIGTERM else None
     run = _Demo(synthetic_archive, port, sigint_ignored=sigint_ignored, browser_log=browser_log)
     try:
-        api_url = run.wait_for(r"Embedded SDC serving .* at (http://127\.0\.0\.1:\d+)").group(1)
+        api_url = run.wait_for(r"Embedded SDC API \(for programs, not a page to open\): (http://127\.0\.0\.1:\d+)"
+                               ).group(1)
         url = run.wait_for(r"The IMAP Explorer is running at (http://\S+)").group(1)
         assert url == f"http://127.0.0.1:{port}/"
         run.wait_for(r"Press Ctrl-C to stop")
         if browser_log is None:
-            assert "Open that address in a web browser." in run.output
+            assert "Open this address in a web browser." in run.output
         else:
             assert browser_log.read_text() == url
-            assert "Open that address" not in run.output
+            assert "It opened in your web browser." in run.output
+        # the Explorer's address comes last, framed; the SDC's (a redirect to the real SDC's site) is the API's
+        assert re.findall(r"http://\S+", run.output)[-1] == url
+        lines = run.output.splitlines()
+        at = next(i for i, line in enumerate(lines) if url in line and "IMAP Explorer" in line)
+        assert lines[at - 1] == lines[at + 2] == "=" * 64
 
         # The page Voila renders: the app notebook, executed, with the Explorer widget displayed in it.
         with urllib.request.urlopen(url, timeout=180) as resp:

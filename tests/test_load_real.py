@@ -117,3 +117,15 @@ def assert_record_dimensions(ds, raw) -> None:
     assert not [d for d in ds.dims if str(d).endswith("_record")]
     assert not {d: n for d, n in short.items()  # no "<name>_dim1" of length 1 where a time axis was meant
                 if any(ds[v].dims[:1] == (d,) and isinstance(ds[v].attrs.get("DEPEND_0"), str) for v in ds.data_vars)}
+
+
+@requires_real
+def test_time_range_before_1972_selects_what_cdflib_times_say():
+    """GLOWS L3d solar history from 1947: time_range bounds go through the same conversion, in reverse."""
+    path = REAL / "imap/glows/l3d/1947/03/imap_glows_l3d_solar-hist_19470303-cr02297_v001.cdf"
+    times = np.asarray(cdflib.cdfepoch.to_datetime(cdflib.CDF(str(path)).varget("epoch"))).astype("datetime64[ns]")
+    lo, hi = np.datetime64("1950-01-01", "ns"), np.datetime64("1960-05-21T01:04:00.484", "ns")  # hi: a record
+    ds = load(path, time_range=(lo, hi))
+    np.testing.assert_array_equal(ds.epoch.values, times[(times >= lo) & (times < hi)])
+    assert str(ds.epoch.values[0]) == "1950-01-02T18:39:57.600000000"
+    assert load(path, time_range=(hi, None)).epoch.values[0] == hi  # the start is inclusive, to the nanosecond

@@ -24,7 +24,7 @@ from imap_explorer import cli
 from imap_explorer.filenames import sdc_key
 from imap_explorer.server import TEST_READ_KEY, TEST_WRITE_KEY, LocalSDC
 from imap_explorer.server.handlers import VALID_PARAMETERS, Request, handle_api
-from imap_explorer.server.index import DB_NAME, row_from_name
+from imap_explorer.server.index import DB_NAME, Index, row_from_name
 from imap_explorer.server.sample import placeholder_bytes, write_sample_archive
 from imap_explorer.server.storage import Signer
 
@@ -620,6 +620,25 @@ def test_keys_command_add_list_remove(tmp_path, capsys):
     assert "admin, read, write" in capsys.readouterr().err
 
 
+def test_generated_api_keys_never_start_with_a_dash(tmp_path, capsys):
+    """A key starting with '-' is read as an option by argparse (imap-data-access --api-key -4Y3Q... upload)."""
+    write_sample_archive(tmp_path)
+    with LocalSDC(tmp_path, api_keys={}) as server:
+        served = [server.add_key("write") for _ in range(3000)]  # 1 in 64 started with '-' before
+    index = Index(tmp_path)
+    try:
+        stored = [index.add_key("read") for _ in range(500)]
+    finally:
+        index.close()
+    for _ in range(3):
+        assert cli.main(["keys", "--archive", str(tmp_path), "add"]) == 0
+    printed = capsys.readouterr().out.split()
+    keys = served + stored + printed
+    assert len(set(keys)) == len(keys) == 3503
+    assert [k for k in keys if not (k[0].isascii() and k[0].isalnum())] == []
+    assert all(len(k) == 32 and k.replace("-", "").replace("_", "").isalnum() for k in keys)
+
+
 def test_access_log_masks_api_keys(sdc, caplog):
     with caplog.at_level(logging.INFO, logger="imap_explorer.server"):
         get(sdc, "/api-key/query?instrument=mag", headers=WRITE)
@@ -702,7 +721,7 @@ def test_real_archive_is_served_read_only(tmp_path, monkeypatch):
         assert names == ["imap_mag_l2_norm-dsrf_20260120_v003.cdf", "imap_mag_l2_norm-dsrf_20260228_v002.cdf"]
         assert {(r["major_version"], r["version"]) for r in mag} == {(1, "v001.0003"), (1, "v001.0002")}
         swe = get(server, "/query?instrument=swe").json()
-        assert len(swe) == 3
+        assert len(swe) == len(list((REAL / "imap" / "swe").rglob("*.cdf")))  # (four since the 28 files came)
         key = "imap/mag/l1b/2025/10/imap_mag_l1b_norm-mago_20251017_v001.0001.cdf"
         location = get(server, f"/download/{key}").headers["Location"]
         assert requests.get(location, timeout=30).content == (REAL / key).read_bytes()

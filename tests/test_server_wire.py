@@ -169,3 +169,21 @@ def test_wire_official_cli_download_upload_and_errors(sdc, tmp_path):
     assert again.returncode == 1
     assert again.stderr.strip().startswith("IMAPDataAccessError('409 Conflict: {\"error\": \"FileAlreadyExists\"")
     assert TEST_WRITE_KEY not in again.stderr
+
+
+def test_wire_api_key_starting_with_a_dash_works_as_api_key_equals(sdc, tmp_path, capsys):
+    """Keys made before keys were drawn to start with a letter may start with '-': --api-key=KEY takes them."""
+    key = sdc.add_key("write", key="-4Y3Qp6dash-key-written-by-hand")
+    split = run_cli(sdc, tmp_path, "--api-key", key, "upload", str(_local_file(tmp_path, NEW_FILE)))
+    assert split.returncode == 2
+    assert "expected one argument" in split.stderr  # what argparse does with the split form
+    joined = run_cli(sdc, tmp_path, f"--api-key={key}", "upload", str(_local_file(tmp_path, NEW_FILE)))
+    assert joined.returncode == 0, joined.stderr
+    assert joined.stdout.strip().endswith("Successfully uploaded the file to the IMAP SDC")
+    # ours, before and after the command
+    from imap_explorer.cli import main
+
+    for i, args in enumerate(([f"--api-key={key}", "upload"], ["upload", f"--api-key={key}"])):
+        name = f"imap_mag_l2_norm-gse_2026012{i + 1}_v003.0001.cdf"
+        assert main(["--url", sdc.url, *args, str(_local_file(tmp_path, name))]) == 0
+        assert capsys.readouterr().out.strip() == f"Uploaded {name} as {sdc_key(name)}"

@@ -89,3 +89,17 @@ def test_tt2000_round_trip_and_fill():
     np.testing.assert_array_equal(tt2000_to_datetime64(tt), times)
     pad = tt2000_to_datetime64(np.array([-9223372036854775807, 822139269184000000]))  # the CDF pad value: NaT
     assert pad.astype(str).tolist() == ["NaT", "2026-01-20T00:00:00.000000000"]
+
+
+def test_tt2000_conversions_keep_the_shape_of_what_they_are_given():
+    """A scalar (a time_range end) gives a 0-d array, in every era; a 2-D array keeps its shape."""
+    for when in ("1947-03-03T07:35:32.64", "1965-06-01T12:00", "2026-01-20T00:00"):
+        t = np.datetime64(when, "ns")
+        tt = datetime64_to_tt2000(t)
+        assert tt.shape == ()
+        assert int(tt) == int(cdflib_tt2000(np.array([t]))[0])
+        assert tt2000_to_datetime64(tt) == t
+        assert tt2000_to_datetime64(int(tt)).shape == ()
+    grid = datetime64_to_tt2000(np.array([["1950-01-01", "1970-01-01"], ["1990-01-01", "NaT"]], "datetime64[ns]"))
+    assert grid.shape == (2, 2)
+    assert tt2000_to_datetime64(grid).shape == (2, 2)

@@ -219,6 +219,48 @@ def test_download_retries_503_then_succeeds(api, storage, tmp_path):
     assert [r.path for r in requests_of(api)] == [f"/download/{sdc_key(NAME)}"] * 2
 
 
+S3_INTERNAL_ERROR = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We '
+                     'encountered an internal error. Please try again.</Message><RequestId>4442587FB7D0A2F9'
+                     '</RequestId></Error>')
+
+
+def test_download_retries_a_storage_500_then_succeeds(api, storage, tmp_path):
+    storage.expect_oneshot_request(re.compile("^/sds-data-123/.*")).respond_with_data(
+        S3_INTERNAL_ERROR, status=500, content_type="application/xml")
+    serve_files(api, storage, {NAME: cdf_bytes("storage-500")})
+    (path,) = download(NAME, progress=False)
+    assert path.read_bytes() == cdf_bytes("storage-500")
+    assert len(requests_of(storage)) == 2
+    assert parts_left(tmp_path) == []
+
+
+def test_download_persistent_storage_500_names_the_file_url_and_words(api, storage, tmp_path):
+    api.expect_request(re.compile("^/download/.*")).respond_with_handler(
+        lambda request: Response("", status=302, headers={"Location": presigned(storage, sdc_key(NAME))}))
+    storage.expect_request(re.compile("^/sds-data-123/.*")).respond_with_data(
+        S3_INTERNAL_ERROR, status=500, content_type="application/xml")
+    with pytest.raises(ie.DownloadError) as info:
+        download(NAME, progress=False)
+    reason = info.value.failures[NAME]
+    assert NAME in str(info.value)
+    assert reason.startswith(f"500 INTERNAL SERVER ERROR from {storage.url_for('/sds-data-123/' + sdc_key(NAME))}")
+    assert "We encountered an internal error. Please try again." in reason
+    assert SIGNATURE not in str(info.value)
+    assert len(requests_of(storage)) == _http.RETRIES + 1  # retried like a 503, with the same bounded backoff
+    assert parts_left(tmp_path) == []
+    assert not (tmp_path / "data" / sdc_key(NAME)).exists()
+
+
+def test_download_api_500_is_not_retried(api, storage, tmp_path):
+    api.expect_request(re.compile("^/download/.*")).respond_with_data(
+        '{"message":"Internal Server Error"}', status=500, content_type="application/json")
+    with pytest.raises(ie.DownloadError) as info:
+        download(NAME, progress=False)
+    assert "Internal Server Error" in info.value.failures[NAME]
+    assert len(requests_of(api)) == 1  # the SDC's own 500 (an unhandled exception) only repeats
+    assert requests_of(storage) == []
+
+
 def test_download_404_is_reported_and_the_others_complete(api, storage, tmp_path):
     good = [science_name(21), science_name(22)]
     missing = science_name(23)
@@ -496,11 +538,12 @@ def test_download_interrupted_leaves_no_partial_file(api, storage, tmp_path):
     assert parts_left(tmp_path) == []
 
 
-def test_upload_put_is_retried_on_503(api, storage, monkeypatch, local_file):
+@pytest.mark.parametrize(("status", "words"), [(503, "Slow Down"), (500, S3_INTERNAL_ERROR)])
+def test_upload_put_is_retried_on_503_and_storage_500(api, storage, monkeypatch, local_file, status, words):
     monkeypatch.setenv("IMAP_API_KEY", KEY)
     path = f"/sds-data-123/{sdc_key(local_file.name)}"
     api.expect_request(f"/api-key/upload/{local_file.name}").respond_with_json(storage.url_for(path))
-    storage.expect_oneshot_request(path, method="PUT").respond_with_data("Slow Down", status=503)
+    storage.expect_oneshot_request(path, method="PUT").respond_with_data(words, status=status)
     storage.expect_request(path, method="PUT").respond_with_data("")
     upload(local_file)
     puts = requests_of(storage)

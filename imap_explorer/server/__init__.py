@@ -32,7 +32,7 @@ from types import TracebackType
 
 from imap_explorer.server.app import HTTPService
 from imap_explorer.server.handlers import Request, Response, State, handle_api
-from imap_explorer.server.index import VALID_SCOPES, Index, ScanReport, archive_is_writable, mask_key
+from imap_explorer.server.index import VALID_SCOPES, Index, ScanReport, archive_is_writable, mask_key, new_api_key
 from imap_explorer.server.storage import Signer, handle_storage
 
 __all__ = ["TEST_API_KEYS", "TEST_READ_KEY", "TEST_WRITE_KEY", "LocalSDC", "keys_command", "serve"]
@@ -205,9 +205,7 @@ class LocalSDC:
         if scope not in VALID_SCOPES:
             msg = f"Unknown API-key scope {scope!r}. Expected one of: {', '.join(sorted(VALID_SCOPES))}."
             raise ValueError(msg)
-        import secrets
-
-        key = key or secrets.token_urlsafe(24)
+        key = key or new_api_key()
         self._keys[key] = scope
         if self.state is not None:
             self.state.api_keys[key] = scope

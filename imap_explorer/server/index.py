@@ -39,6 +39,7 @@ __all__ = [
     "archive_is_writable",
     "default_db_path",
     "mask_key",
+    "new_api_key",
     "row_from_name",
 ]
 
@@ -82,6 +83,24 @@ CREATE TABLE IF NOT EXISTS api_keys (
     api_key TEXT PRIMARY KEY, scope TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '', created TEXT NOT NULL
 );
 """
+
+
+def new_api_key() -> str:
+    """A new random API key (32 URL-safe characters) that starts with a letter or a digit.
+
+    ``secrets.token_urlsafe`` may start with ``-``, and a command line then reads the key as an option
+    (``imap-data-access --api-key -4Y3Q... upload`` fails with "expected one argument").
+
+    Examples
+    --------
+    >>> key = new_api_key()
+    >>> len(key), key[0].isalnum()
+    (32, True)
+    """
+    while True:
+        key = secrets.token_urlsafe(24)
+        if key[0].isascii() and key[0].isalnum():
+            return key
 
 
 def mask_key(key: str | None) -> str:
@@ -385,7 +404,7 @@ class Index:
         if scope not in VALID_SCOPES:
             msg = f"Unknown API-key scope {scope!r}. Expected one of: {', '.join(sorted(VALID_SCOPES))}."
             raise ValueError(msg)
-        key = key or secrets.token_urlsafe(24)
+        key = key or new_api_key()
         created = dt.datetime.now(dt.timezone.utc).strftime(STORED_DATE_FORMAT)
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO api_keys (api_key, scope, owner, created) VALUES (?, ?, ?, ?)",
