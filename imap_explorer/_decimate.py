@@ -39,7 +39,7 @@ __all__ = ["GAP_FACTOR", "MAX_SPECTROGRAM_COLUMNS", "BinnedSpectrogram", "MinMax
 GAP_FACTOR = 3.0
 #: Bins per output pixel column. A line ~1.4 px wide (1 pt at 100 dpi) also inks the neighbouring columns
 #: with the samples near their shared edge, so sub-pixel bins reproduce that spill as the full line has it.
-OVERSAMPLE = 8
+OVERSAMPLE = 4
 #: Decimate only when there are more than this many samples per pixel column.
 MIN_SAMPLES_PER_PIXEL = 4
 #: A spectrogram shows at most about this many time columns (more than the pixel columns of a 10 in figure
@@ -180,7 +180,16 @@ def minmax_decimate(
     last = np.maximum(ends - 1, 0)
     tf = t[safe].astype(np.float64)
     tl = t[last].astype(np.float64)
-    tm = 0.5 * (tf + tl)  # with OVERSAMPLE bins per pixel this is within 1/16 px of the extremes' true times
+    tm = 0.5 * (tf + tl)  # with OVERSAMPLE bins per pixel this is within 1/8 px of the extremes' true times
+    # a bin that starts or ends in fill: its min and max go at the middle of its finite samples, or the line
+    # would reach into the gap (there are few such bins, at the edges of gaps)
+    edge = filled & (np.isnan(y[safe]) | np.isnan(y[last]))
+    if edge.any():
+        tm = tm.copy()
+        for k in np.flatnonzero(edge)[:100_000]:
+            finite = np.flatnonzero(~np.isnan(y[starts[k]:ends[k]]))
+            if finite.size:
+                tm[k] = 0.5 * (float(t[starts[k] + finite[0]]) + float(t[starts[k] + finite[-1]]))
     out_t = np.stack([tf, tm, tm, tl], axis=1)
     out_y = np.stack([y[safe], ymin, ymax, y[last]], axis=1).astype(np.float64)
     out_y[~filled] = np.nan

@@ -187,9 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write only these instruments (default all: mag swe swapi codice hit idex glows hi lo ultra)")
     p.set_defaults(func=_cmd_make_archive)
 
-    p = sub.add_parser("quicklook", help="query, download, load and plot a product to an image", parents=[sdc])
+    p = sub.add_parser("quicklook", help="query, download, load and plot a product to an image", parents=[sdc],
+                       description="Query, download, load and plot products to an image, with each "
+                                   "instrument's quick-look. Several instruments (--instrument mag,swapi) are "
+                                   "stacked on one time axis; products without one (maps, pointing sets) are "
+                                   "left out of a stack, and said so.")
     _add_query_flags(p)
     p.add_argument("--variables", nargs="+", help="variables to plot (default: chosen from the product)")
+    p.add_argument("--energy", type=float, help="energy to draw (maps: keV; SWE pitch angles: eV), nearest bin")
+    p.add_argument("--center", help="sky maps: 'nose' or a longitude in degrees at the centre (default 0)")
+    p.add_argument("--companion", help="sky maps: 'uncertainty' or 'exposure' drawn beside each map")
+    p.add_argument("--event", type=int, help="IDEX: draw the waveforms of this event (record index)")
     p.add_argument("-o", "--output", default="quicklook.png", help="image file (default quicklook.png)")
     p.set_defaults(func=_cmd_quicklook, table="science")
 

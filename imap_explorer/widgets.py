@@ -156,7 +156,7 @@ def _yyyymmdd(value: dt.date | None) -> str | None:
 
 
 def row_label(row: Any, widths: Sequence[int] | None = None) -> str:
-    r"""Return the text of one results-table row: file, level, descriptor, date, version, local or not.
+    r"""Return the text of one results-table row: file, level, descriptor, date, repointing, version, local or not.
 
     Columns are padded to ``widths`` (default :data:`COLUMN_WIDTHS`) with no-break spaces, so they line up in
     a monospace ``<select>`` (HTML collapses ordinary runs of spaces).
@@ -171,27 +171,40 @@ def row_label(row: Any, widths: Sequence[int] | None = None) -> str:
     """
     start = row["start_date"]
     date = start.strftime("%Y-%m-%d") if hasattr(start, "strftime") else str(start)[:10]
-    cells = (str(row["file_name"]), str(row["data_level"]), str(row["descriptor"]), date, str(row["version"]),
+    cells = (str(row["file_name"]), str(row["data_level"]), str(row["descriptor"]), date,
+             _repointing_text(row.get("repointing") if hasattr(row, "get") else None), str(row["version"]),
              "yes" if row["downloaded"] else "no")
     return _pad(cells, widths or COLUMN_WIDTHS)
 
 
-#: Titles and default widths (characters) of the results-table columns.
-COLUMN_TITLES = ("file", "level", "descriptor", "date", "version", "local")
-COLUMN_WIDTHS = (44, 5, 10, 10, 9, 5)
+def _repointing_text(value: Any) -> str:
+    """The repointing number of a repointing-based product (Hi, Lo, Ultra, GLOWS), blank for the others."""
+    try:
+        return "" if value is None or value != value or str(value) in ("", "<NA>") else str(int(value))
+    except (TypeError, ValueError):
+        return ""
+
+
+#: Titles and default widths (characters) of the results-table columns ("repoint" is shown when a result has one).
+COLUMN_TITLES = ("file", "level", "descriptor", "date", "repoint", "version", "local")
+COLUMN_WIDTHS = (44, 5, 10, 10, 0, 9, 5)
 
 
 def column_widths(frame: pd.DataFrame) -> tuple[int, ...]:
-    """Column widths that fit every row of a search result (and the titles)."""
+    """Column widths that fit every row of a search result (and the titles); 0 hides an empty column."""
     widths = list(COLUMN_WIDTHS)
-    for i, column in ((0, "file_name"), (1, "data_level"), (2, "descriptor"), (4, "version")):
+    for i, column in ((0, "file_name"), (1, "data_level"), (2, "descriptor"), (5, "version")):
         if len(frame):
             widths[i] = max(len(COLUMN_TITLES[i]), *(len(str(v)) for v in frame[column]))
+    if len(frame) and "repointing" in frame.columns:
+        texts = [_repointing_text(v) for v in frame["repointing"]]
+        if any(texts):
+            widths[4] = max(len(COLUMN_TITLES[4]), *(len(t) for t in texts))
     return tuple(widths)
 
 
 def _pad(cells: Sequence[str], widths: Sequence[int]) -> str:
-    parts = [cell.ljust(width) for cell, width in zip(cells, widths)]
+    parts = [cell.ljust(width) for cell, width in zip(cells, widths) if width > 0]
     return "\u00a0\u00a0".join(parts).rstrip().replace(" ", "\u00a0")
 
 

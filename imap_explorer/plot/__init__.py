@@ -10,9 +10,17 @@ attributes of each variable, and only then drawn:
   averaged over the look directions with ``nanmean``, log energy axis and log colour. Asking for
   ``"<variable>:<dimension>"`` (e.g. ``"flux:inst_el"``) draws it against that angle instead.
 * SWE L3: a pitch-angle spectrogram at one energy, plus density, speed and temperature panels.
+* Every other instrument has its recipe (:mod:`imap_explorer.plot.recipes`): ENA maps (Hi/Lo/Ultra L2/L3) and
+  pointing sets as Mollweide sky maps, longitude increasing to the left; GLOWS lightcurves and latitude
+  profiles as profiles, its solar history against time; SWAPI, CoDICE and HIT spectra as energy-time
+  spectrograms; direct events as 2-D histograms; IDEX dust events (and a waveform with ``event=``).
 * Anything else ISTP: ``DISPLAY_TYPE`` ``time_series`` -> lines with ``LABL_PTR_1`` legends,
   ``spectrogram`` -> ``pcolormesh``, log colour/axes where ``SCALETYP`` (or ``SCALE_TYP``) says so; on a
-  log axis, line values <= 0 are gaps.
+  log axis, line values <= 0 are gaps. A product of one record draws what the record is (a profile, an
+  image, a map), never against time.
+
+A recipe turns a Dataset into a :class:`Plan` (pure); the registry (:func:`register_recipe`,
+:func:`choose_recipe`) picks it by product, and :func:`quicklook` draws it.
 
 Long series are drawn with min-max decimation to the pixel width (:mod:`imap_explorer._decimate`),
 re-done on zoom, so a day of 128 Hz burst data plots in well under a second and looks the same as
@@ -111,13 +119,15 @@ __all__ = [
 def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: Any = None,
               ax: Axes | Sequence[Axes] | None = None, energy: float | None = None, pyplot: bool = True,
               center: Any = None, companion: str | None = None, event: int | None = None) -> Figure:
-    """Draw a quick-look figure of IMAP data: panels chosen from the product, one shared time axis.
+    """Draw a quick-look figure of IMAP data: panels chosen by the product's recipe.
 
     MAG products show ``|B|`` and the field components (labelled from the frame in the descriptor,
     e.g. ``B_x GSE`` or ``B_R``) in nT, with fill as gaps and ``quality_flags != 0`` shaded. SWE L1B/L2
     show an energy-time spectrogram of the flux averaged over look directions; SWE L3 a pitch-angle
-    spectrogram and moments. Other ISTP products follow ``DISPLAY_TYPE``. Several datasets are
-    stacked on one time axis, titled with their logical sources, file versions and time span. Long
+    spectrogram and moments. ENA maps and pointing sets are sky maps, one-record products profiles or
+    images (see the module's notes); other ISTP products follow ``DISPLAY_TYPE``. Several datasets are
+    stacked on one time axis, titled with their logical sources, file versions and time span; products
+    without a time axis are left out of a stack, with a warning naming them. Long
     series are min-max decimated to the pixel width and re-decimated on zoom (ipympl); spectrograms
     average records beyond 4 000 time columns and show the records in view again after a zoom or pan.
 
@@ -138,12 +148,20 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     ax : matplotlib Axes or sequence of Axes, optional
         Draw into these axes (one per panel) instead of a new figure.
     energy : float, optional
-        Energy in eV of the SWE L3 pitch-angle panel (nearest bin; default 270 eV).
+        Energy in eV of the SWE L3 pitch-angle panel (nearest bin; default 270 eV); for ENA maps, pointing
+        sets and GLOWS L3e the energy (keV) to map, nearest bin (default: up to 6 energies across the band).
     pyplot : bool, default True
         Make the new figure with :mod:`matplotlib.pyplot` (shown by the notebook's backend; close it with
         ``plt.close``). ``False`` makes a plain Figure with an Agg canvas that pyplot never holds: safe to build
         in another thread than the notebook's (the Explorer's worker), shown only where you display or save it.
         Ignored with ``ax``.
+    center : 'nose' or float, optional
+        Sky maps: the longitude (degrees) at the centre of the map; ``"nose"`` is the heliospheric nose
+        (259.2 deg). Default 0.
+    companion : {'uncertainty', 'exposure'} or str, optional
+        Sky maps: draw this map (the statistical uncertainty, the exposure, or a named variable) beside each.
+    event : int, optional
+        IDEX: draw the waveforms of this event (record index) instead of the event overview.
 
     Returns
     -------
@@ -216,7 +234,12 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     n_panels = sum(len(p) for _, _, p in plans)
 
     if ax is None:
-        fig = _new_figure(pyplot, figsize=(10.0, 1.0 + _PANEL_HEIGHT * n_panels), layout="constrained")
+        height = 1.0 + _PANEL_HEIGHT * n_panels
+        fig = _new_figure(pyplot, figsize=(10.0, height))
+        # fixed margins in inches (y labels and ticks left; legends and colour bars right; title; dates):
+        # constrained layout measured every tick label before drawing, about half the time of a MAG day
+        fig.subplots_adjust(left=0.95 / 10.0, right=1 - 1.75 / 10.0, top=1 - 0.6 / height, bottom=0.55 / height,
+                            hspace=0.22 / _PANEL_HEIGHT)
         axes = list(fig.subplots(n_panels, 1, sharex=True, squeeze=False)[:, 0])
     else:
         axes = [ax] if not isinstance(ax, (list, tuple, np.ndarray)) else list(np.ravel(ax))
@@ -274,8 +297,13 @@ def _draw_untimed(ds: xr.Dataset, plan: Plan, *, ax: Any, pyplot: bool) -> Figur
         ncols = 1 if len(views) == 1 else 2
         nrows = -(-len(views) // ncols)
         maps = any(v.kind == "sky_map" for v in views)
-        fig = _new_figure(pyplot, figsize=(6.0 * ncols if ncols > 1 else 9.0, (3.6 if maps else 3.2) * nrows + 0.9),
-                          layout="constrained")
+        height = (2.9 if maps else 3.2) * nrows + 0.8
+        # fixed margins, not constrained layout: measuring every tick label of map and colour-bar axes took
+        # longer than drawing them (1.2 s of a 6-map figure)
+        fig = _new_figure(pyplot, figsize=(6.2 * ncols if ncols > 1 else 8.0, height))
+        fig.subplots_adjust(left=0.9 / (6.2 * ncols if ncols > 1 else 8.0) * (1 if maps else 1.2),
+                            right=0.97, top=1 - 0.75 / height, bottom=0.55 / height, wspace=0.3,
+                            hspace=0.55 if not maps else 0.3)
         axes = [fig.add_subplot(nrows, ncols, i + 1, projection=v.projection) for i, v in enumerate(views)]
     else:
         axes = [ax] if not isinstance(ax, (list, tuple, np.ndarray)) else list(np.ravel(ax))
@@ -371,7 +399,12 @@ def quicklook_command(args: argparse.Namespace) -> int:
     if not given:
         msg = "quicklook needs at least one query flag, e.g. --instrument mag --data-level l2 --start-date 20260120."
         raise ValueError(msg)
-    frame = query(table="science", **given)
+    # several instruments on one time axis: --instrument mag,swapi (one query each)
+    instruments = [i.strip() for i in str(given.get("instrument", "")).split(",") if i.strip()] or [None]
+    frames = [query(table="science", **{**given, **({"instrument": i} if i else {})}) for i in instruments]
+    import pandas as pd
+
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if "extension" in frame.columns:
         frame = frame[frame["extension"].astype(str).str.lower() == "cdf"]
     if frame.empty:
@@ -395,10 +428,17 @@ def quicklook_command(args: argparse.Namespace) -> int:
         datasets.append(load([str(p) for p in paths]))
     # trim to the requested days (MAG L1A-L1C carry +-30 min of the neighbouring days), but let the time
     # axis follow the data: a burst hour or a few SWE hours should not sit in an empty day
-    datasets = [_prepare(ds, span, empty_ok=True) for ds in datasets]
-    if not any(ds.sizes["epoch"] for ds in datasets):
+    # (a product of one record, a map or a pointing set, is what it is: its epoch may precede the file's date)
+    datasets = [normalise_layout(ds) for ds in datasets]
+    datasets = [_prepare(ds, span, empty_ok=True) if ds.sizes.get("epoch", 0) > 1 else ds for ds in datasets]
+    if not any(ds.sizes.get("epoch", 1) for ds in datasets):
         raise _no_records(datasets, span)
-    fig = quicklook(datasets, variables=args.variables)
+    options = {name: getattr(args, name, None) for name in ("energy", "center", "companion", "event")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = quicklook(datasets, variables=args.variables, **options)
+    for warning in caught:  # said plainly on stderr: what was skipped or left out
+        print(f"note: {warning.message}", file=sys.stderr)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, dpi=120)

@@ -72,8 +72,10 @@ def product_of(ds: xr.Dataset) -> Product:
     'dataset'
     """
     sources = ds.encoding.get("source_files") or [ds.encoding.get("source")]
-    candidates = [_text(_attr(ds.attrs, key)) for key in ("Logical_source", "Logical_file_id")]
-    candidates += [Path(str(s)).name for s in sources if s]
+    # the file name first: Logical_source disagrees with it in several real files (Hi L2 '...-mapper' without
+    # 'imap_', an Ultra map's frame 'sc' for 'hf'), and the SDC files products by name
+    candidates = [Path(str(s)).name for s in sources if s]
+    candidates += [_text(_attr(ds.attrs, key)) for key in ("Logical_source", "Logical_file_id")]
     for text in candidates:
         parts = text.lower().split("_")
         if len(parts) >= 4 and parts[0] == "imap":
@@ -179,7 +181,16 @@ def plot_kind(var: xr.DataArray) -> PlotKind:
 
 
 def _units(var: xr.DataArray, default: str = "") -> str:
+    """The variable's UNITS, with IDL's super/subscript codes as plain text (``cm!E-3!N`` -> ``cm^-3``).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> _units(xr.DataArray(1.0, attrs={"UNITS": "cm!E-3!N"})), _units(xr.DataArray(1.0), "nT")
+    ('cm^-3', 'nT')
+    """
     units = _text(_attr(var.attrs, "UNITS")) or _text(_attr(var.attrs, "units"))
+    units = units.replace("!E", "^").replace("!U", "^").replace("!D", "_").replace("!N", "")
     return units or default
 
 

@@ -139,11 +139,12 @@ def _prepare(ds: xr.Dataset, span: tuple | None, *, empty_ok: bool = False) -> x
         raise ValueError(msg)
     t = _times(ds)
     tn = t.view(np.int64)
-    if tn.size > 1 and bool((tn[1:] < tn[:-1]).any()):
+    ordered = tn.size < 2 or not bool((tn[1:] <= tn[:-1]).any())  # one pass for the usual, increasing case
+    if not ordered and bool((tn[1:] < tn[:-1]).any()):
         order = np.argsort(tn, kind="stable")  # NaT (int64 min) sorts first
         ds, t = ds.isel(epoch=order), t[order]
         tn = t.view(np.int64)
-    if tn.size > 1 and bool((tn[1:] == tn[:-1]).any()):  # a stable sort keeps a repeated time's first record first
+    if not ordered and bool((tn[1:] == tn[:-1]).any()):  # a stable sort keeps a repeated time's first record first
         keep = np.concatenate([[True], tn[1:] != tn[:-1]])
         ds, t = ds.isel(epoch=np.flatnonzero(keep)), t[keep]
         tn = t.view(np.int64)

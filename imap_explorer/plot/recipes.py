@@ -63,12 +63,13 @@ def map_title(descriptor: str | None) -> str:
 def _center(center: Any) -> float:
     if center is None:
         return 0.0
-    if isinstance(center, str):
-        if center.lower() != "nose":
-            msg = f"center={center!r}: expected 'nose' or a longitude in degrees."
-            raise ValueError(msg)
+    if isinstance(center, str) and center.strip().lower() == "nose":
         return NOSE_LONGITUDE
-    return float(center)
+    try:
+        return float(center)
+    except (TypeError, ValueError):
+        msg = f"center={center!r}: expected 'nose' or a longitude in degrees."
+        raise ValueError(msg) from None
 
 
 def _dims_without_records(var: xr.DataArray) -> list[str]:
