@@ -375,3 +375,21 @@ def test_write_spec_rejects_unknown_variables_and_wrong_shapes(tmp_path):
     assert not (tmp_path / "x.cdf").exists()
     with pytest.raises(ValueError, match="Unknown product spec 'swapi_l9'. Expected one of: .*hi_l2_map"):
         load_spec("swapi_l9")
+
+
+def test_official_client_gets_the_repoint_table(fleet_sdc, tmp_path, monkeypatch):
+    """imap-data-access's get_repoint_file asks /repoint-table for recent tables and downloads the newest."""
+    import requests
+    from imap_data_access.webpoda import get_repoint_file
+
+    monkeypatch.setitem(imap_data_access.config, "DATA_ACCESS_URL", fleet_sdc.url)
+    monkeypatch.setitem(imap_data_access.config, "DATA_DIR", tmp_path)
+    path = get_repoint_file()
+    assert path == tmp_path / "imap/spice/repoint/imap_2026_021_01.repoint.csv"
+    rows = [line.split(",") for line in path.read_text().splitlines()[1:]]
+    assert [(r[4][:10], r[-1]) for r in rows] == [("2026-01-20", "132"), ("2026-01-21", "133")]
+    bad = requests.get(f"{fleet_sdc.url}/repoint-table?instrument=hi", timeout=10)
+    assert bad.status_code == 400
+    assert "instrument is not a valid query parameter" in bad.json()
+    none = requests.get(f"{fleet_sdc.url}/repoint-table?end_ingest_date=20000101", timeout=10)
+    assert none.json() == []
