@@ -7,8 +7,9 @@ one pointing (Hi/Lo/Ultra L1C PSETs, GLOWS L3a/L3e) carry ``-repointNNNNN`` in t
 day the pointing starts.
 
 :func:`write_repoint_table` writes the table as the SDC's SPICE repoint CSV (``imap/spice/repoint/``, columns of
-imap-processing's ``get_repoint_data``); the embedded server indexes it (``/spice-query?type=repoint``), and the
-``-repointNNNNN`` file names it gives make ``query(repointing=N)`` find the products.
+imap-processing's ``get_repoint_data``); the embedded server lists it at ``/repoint-table`` (what
+imap-data-access's ``get_repoint_file`` reads) and ``/spice-query?type=repoint``, and the ``-repointNNNNN`` file
+names it gives make ``query(repointing=N)`` find the products.
 """
 
 from __future__ import annotations
