@@ -76,7 +76,8 @@ PAIRS = {
 }
 #: attributes whose values name this file or its inputs (they differ by design)
 _IDENTITY = {"Logical_source", "Logical_file_id", "Data_version", "Start_date", "Repointing", "Generation_date",
-             "Parents", "ground_software_version", "Data_type", "Mapper_tool_configuration", "Spacing_degrees"}
+             "Parents", "ground_software_version", "Data_type", "Mapper_tool_configuration", "Spacing_degrees",
+             "Logical_source_description"}
 
 
 def _structure(spec: dict) -> dict:

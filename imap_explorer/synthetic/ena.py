@@ -239,6 +239,13 @@ def write_map(root: str | os.PathLike[str], *, instrument: str, descriptor: str,
         if name in names:
             data[name] = np.broadcast_to(spacing / 2, expo_e.shape)
     level_globals = {"Spacing_degrees": f"{spacing:.1f}"} if "Spacing_degrees" in spec["globals"] else {}
+    sensor = descriptor.split("-", 1)[0]                       # h90, u45, l090: name the sensor of this map
+    names = {"hi": ("Hi45", f"Hi{sensor[1:]}"), "ultra": ("Ultra45", f"Ultra{sensor[1:]}")}.get(instrument)
+    if names:
+        real_type = str(spec["globals"]["Data_type"][0][0])            # L2_<descriptor>>Level-2 ... for Hi45
+        level_globals["Data_type"] = f"L2_{descriptor}>{real_type.split('>', 1)[1].replace(*names)}"
+        text = str(spec["globals"]["Logical_source_description"][0][0])
+        level_globals["Logical_source_description"] = text.replace(*names)
     if "Mapper_tool_configuration" in spec["globals"]:
         level_globals["Mapper_tool_configuration"] = (
             f"canonical_map_period:\n  map_period: {duration_days / 30.4:.0f}\n  number_of_maps: 1\n"
