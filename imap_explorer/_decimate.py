@@ -1,28 +1,28 @@
 """Pixel-exact min-max decimation of long time series for matplotlib, re-done on zoom.
 
-A day of 128 Hz MAG burst data holds 11 million samples per component; a screen column shows a few
-thousand of them. :func:`minmax_decimate` keeps, for every bin, the first, minimum, maximum and last
-sample (the "M4" aggregation): the line then covers the rows the full line covers in each bin, joins
-neighbouring bins through the true adjacent samples, and breaks wherever the full line breaks (a NaN
-between two bins, an all-NaN or empty bin). :class:`MinMaxLine` is a :class:`~matplotlib.lines.Line2D`
-that keeps the full data and, whenever it is drawn after its axes' ``xlim`` or size changed (zoom and pan
-in ipympl, saving at another dpi), decimates it again into :data:`OVERSAMPLE` bins per output pixel
-column of the visible range, aligned with the pixel grid. Rendered, it matches the every-point line to
-within 2 px per column (see ``tests/test_plot.py`` and ``benchmarks/bench_plot.py``). A finite sample between
-two fill values draws no line, decimated or not: :func:`add_minmax_line` gives such samples a marker-only
-companion line (:func:`lone_samples`), re-decimated with it.
+A day of 128 Hz MAG burst data holds 11 million samples per component; a screen column shows a few thousand of
+them. :func:`minmax_decimate` keeps, for every bin, the minimum and maximum sample, and the first and last where
+the line breaks next to them (the "M4" aggregation, thinned): the line then covers the rows the full line covers in
+each bin, joins neighbouring bins a fraction of a pixel apart, and breaks wherever the full line breaks (a NaN
+between two bins, an all-NaN or empty bin). :class:`MinMaxLine` is a :class:`~matplotlib.lines.Line2D` that keeps
+the full data and, whenever it is drawn after its axes' ``xlim`` or size changed (zoom and pan in ipympl, saving at
+another dpi), decimates it again into :data:`OVERSAMPLE` bins per output pixel column of the visible range, aligned
+with the pixel grid. Rendered, it matches the every-point line to within 2 px per column (see
+``tests/test_plot.py`` and ``benchmarks/bench_plot.py``). A finite sample between two fill values draws no line,
+decimated or not: :func:`add_minmax_line` gives such samples a marker-only companion line (:func:`lone_samples`),
+re-decimated with it.
 
-Spectrograms get the same treatment in time: :class:`BinnedSpectrogram` keeps the full-resolution
-``(time, y)`` array and shows at most :data:`MAX_SPECTROGRAM_COLUMNS` time columns of it, averaging records
-in time bins when more are in view. When its axes' ``xlim`` changes, the columns of the new view are rebuilt
-from the full data (each record its own column once few enough are in view), with the same norm and
-colormap; the previous :class:`~matplotlib.collections.QuadMesh` is replaced. Bins lie on a grid fixed by
-the data (halving the first draw's bin width per zoom level), so panning shifts columns without changing
-their values, and a column never reaches across a data gap (see :func:`record_cells`).
+Spectrograms get the same treatment in time: :class:`BinnedSpectrogram` keeps the full-resolution ``(time, y)``
+array and shows at most :data:`MAX_SPECTROGRAM_COLUMNS` time columns of it, averaging records in time bins when
+more are in view. When its axes' ``xlim`` changes, the columns of the new view are rebuilt from the full data (each
+record its own column once few enough are in view), with the same norm and colormap; the previous
+:class:`~matplotlib.collections.QuadMesh` is replaced. Bins lie on a grid fixed by the data (halving the first
+draw's bin width per zoom level), so panning shifts columns without changing their values, and a column never
+reaches across a data gap (see :func:`record_cells`).
 
-Times are handled as int64 nanoseconds (``datetime64[ns]`` viewed as int64); only the decimated points
-are converted to matplotlib date numbers. Pass contiguous ``y`` arrays: reducing a strided column is
-about ten times slower.
+Times are handled as int64 nanoseconds (``datetime64[ns]`` viewed as int64); only the decimated points are
+converted to matplotlib date numbers. Pass contiguous ``y`` arrays: reducing a strided column is about ten times
+slower.
 """
 
 from __future__ import annotations
@@ -194,6 +194,15 @@ def minmax_decimate(
     out_y = np.stack([y[safe], ymin, ymax, y[last]], axis=1).astype(np.float64)
     out_y[~filled] = np.nan
     out_t[~filled] = (0.5 * (edges[:-1] + edges[1:]))[~filled, None]
+    # where the line runs on from one bin into the next (the last sample of one and the first of the next both
+    # finite, a fraction of a pixel apart), it can go straight from one bin's max to the next one's min: each
+    # column still covers the rows of its samples, with half the points to stroke. First and last are kept
+    # where the line breaks (fill), so it breaks where the full line does.
+    keep = np.ones(out_y.shape, bool)
+    joined = np.isfinite(out_y[:-1, 3]) & np.isfinite(out_y[1:, 0])
+    keep[1:, 0] = ~joined
+    keep[:-1, 3] = ~joined
+    out_t, out_y = out_t[keep], out_y[keep]
     head_t, head_y, tail_t, tail_y = [], [], [], []
     if idx[0] > 0:  # the sample left of the view joins the first column
         head_t, head_y = [float(t[idx[0] - 1])], [float(y[idx[0] - 1])]

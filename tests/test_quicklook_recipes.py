@@ -226,6 +226,7 @@ def test_idex_shows_event_times_and_a_waveform_on_request():
     assert (plan.kinds, plan.time_axis) == (["profile"], False)
     fig = ql.quicklook(ds, event=1, pyplot=False)
     assert fig.axes[0].lines[0].get_ydata().max() == 812.0
+    assert "2025-10-15 00:00:13 UTC" in fig.get_suptitle()  # the event's time, not the file's span
     plt.close(fig)
     with pytest.raises(ValueError, match="holds 3 events"):
         ql.make_plan(ds, event=5)

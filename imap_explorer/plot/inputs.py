@@ -207,6 +207,9 @@ def _untimed_title(ds: xr.Dataset, plan: Any) -> str:
     when = ""
     if "epoch" in ds.variables and ds["epoch"].dtype.kind == "M" and ds["epoch"].size:
         t = np.asarray(ds["epoch"].values).ravel().astype("datetime64[s]")
+        picked = {dim: i for view in plan.panels for dim, i in getattr(view, "select", ()) if dim == "epoch"}
+        if isinstance(picked.get("epoch"), int) and ds["epoch"].ndim == 1:  # one record of many: its own time
+            t = t[[picked["epoch"]]]
         t = t[~np.isnat(t)]
         if t.size:
             when = str(t.min()).replace("T", " ") + " UTC" if t.size == 1 else \

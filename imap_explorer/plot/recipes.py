@@ -157,7 +157,8 @@ def swapi_rates(ds: xr.Dataset, *, variables: Sequence[str] | None = None, **_: 
         name = next((f"swp_{channel}_{q}" for q in ("rate", "counts") if f"swp_{channel}_{q}" in ds.variables), None)
         if name is not None and ds[name].ndim == 2 and "epoch" in ds[name].dims:
             dim = str(ds[name].dims[1])
-            y = "esa_energy" if "esa_energy" in ds.variables else None
+            # the file's `energy` is the step index 0-71 ("Energy step id in lookup table"), not eV
+            y = "esa_energy" if "esa_energy" in ds.variables else dim
             panels.append(Panel("energy_spectrogram", name, dim=dim, y=y, log=True))
     return _time_plan("swapi_rates", ds, panels, variables)
 
@@ -214,7 +215,7 @@ def codice_hi_sectored(ds: xr.Dataset, *, variables: Sequence[str] | None = None
         if species in ds.variables and ds[species].ndim >= 2:
             dim = str(ds[species].dims[1])
             y = f"energy_{species}" if f"energy_{species}" in ds.variables else None
-            panels.append(Panel("energy_spectrogram", species, dim=dim, y=y, log=True))
+            panels.append(Panel("energy_spectrogram", species, dim=dim, y=y, log=True, zero_below=1e-10))
     return _time_plan("codice_hi_sectored", ds, panels, variables)
 
 
@@ -484,6 +485,8 @@ def codice_direct_events(ds: xr.Dataset, *, variables: Sequence[str] | None = No
                      ("mass_per_charge", "mass")):
             if x in ds.variables and y in ds.variables:
                 pairs.append((x, y))
+        if "ssd_energy" in ds.variables:  # most Hi events with a time of flight have no SSD energy: all of them
+            pairs.append(("ssd_energy", None))
     views = []
     for x, y in pairs:
         if y is None:

@@ -329,6 +329,8 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
         t = t[:n:panel.block]
     if panel.floor is not None:
         z = np.where(z < panel.floor, np.nan, z)  # sentinels such as -1 ("no data") are gaps
+    if panel.zero_below is not None:
+        z = np.where(np.abs(z) < panel.zero_below, 0.0, z)
     y, ylabel, log_y = _y_axis(ds, var, dim, product, panel.y)
     y_edges = None
     if panel.y_edges is not None and _all_finite(ds[panel.y_edges[0]]) and _all_finite(ds[panel.y_edges[1]]):
@@ -385,6 +387,7 @@ def _draw_spectrogram(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product) 
     cax.set_label("<colorbar>")
     colorbar = ax.figure.colorbar(mesh, cax=cax)
     colorbar.set_label(_wrap(label, 30), fontsize="small")
+    cax.minorticks_off()  # a log colour bar's minor ticks (made, measured and drawn) cost more than the mesh
 
 
 def _colormap(name: str):

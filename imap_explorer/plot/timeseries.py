@@ -43,7 +43,8 @@ class Panel:
     ``y_edges`` the ``(delta_minus, delta_plus)`` variables that give each row's edges; ``block`` averages
     that many records into one column (products that fill each bin once per cycle); ``log`` forces a log
     colour (spectrogram) or y axis (lines); ``floor`` makes values below ``floor`` x the median gaps (failed
-    fits reported as 1e-6).
+    fits reported as 1e-6); ``zero_below`` counts smaller magnitudes as 0 (numerical residues such as CoDICE's
+    1e-21, which would stretch a log colour scale over 20 decades).
     """
 
     kind: PanelKind
@@ -58,6 +59,7 @@ class Panel:
     block: int = 1
     log: bool | None = None
     floor: float | None = None
+    zero_below: float | None = None
 
 
 def _split_request(name: str) -> tuple[str, str | None]:

@@ -260,7 +260,9 @@ def draw_histogram(ax: Axes, ds: xr.Dataset, view: View) -> None:
     x_name = view.x or view.variable
     x = np.asarray(ds[x_name].values, dtype=np.float64).ravel()
     y = np.asarray(ds[view.y].values, dtype=np.float64).ravel() if view.y else None
-    ok = np.isfinite(x) & (x > 0.1 if view.log_x else True)  # 0.08 ns is CoDICE's "no time of flight"
+    ok = np.isfinite(x) & (x > 0 if view.log_x else True)
+    if x_name == "tof":
+        ok &= x > 0.1  # 0.08 ns is CoDICE's "no time of flight"
     if y is not None:
         ok &= np.isfinite(y) & (y > 0 if view.log_y else True)
     x = x[ok]
