@@ -6,7 +6,8 @@ Usage::
 
 Timed (wall clock and process CPU time, one run each, into a temporary directory):
 
-* ``make_archive(days=N, seed=0)`` for each ``--days`` value: number of files, bytes on disk;
+* ``make_archive(days=N, seed=0)`` (all ten instruments) for each ``--days`` value: number of files, bytes on disk,
+  then the bytes of each instrument; with ``--instruments`` only those instruments are written;
 * with ``--full-days``: ``write_mag_l2`` of a full day of 128 Hz burst (11 059 200 vectors) and ``write_swe_l2``
   of a full SWE day (~1 404 records), the files the load/plot benchmarks use.
 
@@ -40,15 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, nargs="+", default=[2, 7])
     parser.add_argument("--full-days", action="store_true", help="also time the full-day benchmark writers")
+    parser.add_argument("--instruments", nargs="+", default=None, help="write only these instruments")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for days in args.days:
             root = tmp / f"archive-{days}"
             label, paths, wall, cpu = _timed(f"make_archive(days={days})", lambda r=root, d=days: make_archive(
-                r, days=d, seed=0))
+                r, days=d, seed=0, instruments=args.instruments))
             print(f"{label:38s} {wall:7.1f} s wall {cpu:7.1f} s CPU  {len(paths):4d} files "
                   f"{_size(root) / 1e6:8.1f} MB")
+            for folder in sorted((root / "imap").iterdir()):
+                n = sum(1 for _ in folder.rglob("*.cdf"))
+                if n:
+                    print(f"    {folder.name:10s} {n:4d} files {_size(folder) / 1e6:8.1f} MB")
         if args.full_days:
             for label, func in (
                 ("write_mag_l2(burst-gse, 128 Hz, 24 h)",

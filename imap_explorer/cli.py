@@ -82,7 +82,8 @@ def _cmd_keys(args: argparse.Namespace) -> int:
 def _cmd_make_archive(args: argparse.Namespace) -> int:
     from imap_explorer.synthetic import make_archive
 
-    paths = make_archive(args.directory, start=args.start, days=args.days, seed=args.seed)
+    paths = make_archive(args.directory, start=args.start, days=args.days, seed=args.seed,
+                         instruments=args.instruments)
     print(f"Wrote {len(paths)} files under {Path(args.directory).resolve()}")
     return 0
 
@@ -213,11 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("key", help="the key (one starting with '-' goes after '--': keys remove -- -KEY)")
     p.set_defaults(func=_cmd_keys)
 
-    p = sub.add_parser("make-archive", help="write a synthetic IMAP MAG/SWE archive")
+    p = sub.add_parser("make-archive", help="write a synthetic IMAP archive (all ten instruments)")
     p.add_argument("directory", metavar="DIR")
     p.add_argument("--start", default="2026-01-20", help="first day, YYYY-MM-DD (default 2026-01-20)")
     p.add_argument("--days", type=int, default=7, help="number of days (default 7)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--instruments", nargs="+", metavar="NAME",
+                   help="write only these instruments (default all: mag swe swapi codice hit idex glows hi lo ultra)")
     p.set_defaults(func=_cmd_make_archive)
 
     p = sub.add_parser("quicklook", help="query, download, load and plot a product to an image", parents=[sdc],

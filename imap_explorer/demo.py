@@ -93,7 +93,7 @@ def _generator_fingerprint(start: str, days: int, seed: int) -> str:
     """Identify the archive a given generator would write: the recipe plus the generator's source code."""
     digest = hashlib.sha256(f"{start}|{days}|{seed}".encode())
     package = Path(__file__).resolve().parent / "synthetic"
-    for source in sorted(package.rglob("*.py")):
+    for source in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):  # code and product specs
         digest.update(source.relative_to(package).as_posix().encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]

@@ -71,7 +71,7 @@ def synthetic_archive(tmp_path_factory) -> Path:
     from imap_explorer.synthetic import make_archive
 
     root = tmp_path_factory.mktemp("synthetic-archive")
-    make_archive(root, start=ARCHIVE_START, days=ARCHIVE_DAYS, seed=1)
+    make_archive(root, start=ARCHIVE_START, days=ARCHIVE_DAYS, seed=1, instruments=("mag", "swe"))
     return root
 
 

@@ -139,17 +139,20 @@ def test_binder_environment_runs_every_tutorial(tmp_path):
          timeout=1200)
     _run([repo / "binder" / "postBuild"], cwd=repo, env=env, timeout=1200)
     archive = tmp_path / "cache" / "imap-explorer" / "archive"
-    assert sorted(p.name for p in (archive / "imap").iterdir()) == ["mag", "swe"]
+    from imap_explorer.synthetic import INSTRUMENTS
+
+    # every instrument, and the repoint table under spice/ (the product specs were installed with the package)
+    assert sorted(p.name for p in (archive / "imap").iterdir()) == sorted([*INSTRUMENTS, "spice"])
 
     # Every session goes through binder/start; the tests choose the offline source explicitly.
     notebooks = sorted((repo / "notebooks").glob("*.ipynb"))
-    assert len(notebooks) == 5
+    assert len(notebooks) == 6
     result = _run([repo / "binder" / "start", python, "-c", _RUNNER, *notebooks], cwd=repo / "notebooks", env=env,
                   timeout=1800)
     kernel = result.stdout.splitlines()[0]
     assert str(venv) in kernel
     assert f"{venv}/lib" in kernel.split()[-1]  # imap_explorer imported from site-packages
-    assert "ran 05_long_time_ranges.ipynb" in result.stdout
+    assert "ran 06_ten_instruments.ipynb" in result.stdout
     print(result.stdout)
 
     # The README's "Explorer app on Binder" link: Voila as a Jupyter server extension, /voila/render/<path>.

@@ -14,14 +14,15 @@ import pytest
 import imap_explorer as ie
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-EXPECTED = ["01_getting_started", "02_mag_quicklook", "03_swe", "04_explorer", "05_long_time_ranges"]
+EXPECTED = ["01_getting_started", "02_mag_quicklook", "03_swe", "04_explorer", "05_long_time_ranges",
+            "06_ten_instruments"]
 
 
 def _notebooks() -> list[Path]:
     return sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
-def test_notebooks_are_the_five_tutorials():
+def test_notebooks_are_the_six_tutorials():
     assert [p.stem for p in _notebooks()] == EXPECTED
 
 

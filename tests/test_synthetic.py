@@ -627,7 +627,7 @@ def test_days_are_independent_of_the_archive_length(synthetic_archive, tmp_path)
     """The first day of a 1-day archive equals the first day of the session's 2-day archive."""
     earlier = "imap_mag_l2_norm-gse_20250101_v001.0001.cdf"        # listed by an earlier run into the same root
     (tmp_path / UNRELEASED_MANIFEST).write_text(json.dumps({"unreleased": [earlier]}))
-    paths = make_archive(tmp_path, start=ARCHIVE_START, days=1, seed=SEED)
+    paths = make_archive(tmp_path, start=ARCHIVE_START, days=1, seed=SEED, instruments=("mag", "swe"))
     assert paths == sorted(paths)
     assert len(paths) == 17
     name = "imap_mag_l2_norm-gsm_20260120_v001.0001.cdf"

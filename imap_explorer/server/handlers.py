@@ -1,8 +1,8 @@
 """Pure request -> response functions of the emulated SDC API (sdc-api.md §2–§7, §10).
 
 :func:`handle_api` plays API Gateway (routes, authorizers, gateway bodies) and the Lambda handlers
-(``/query``, ``/download``, ``/upload``, ``/spice-query``). It reads the index and signs storage URLs but
-does no socket I/O, so it is tested without a server. Behaviours the spec marks uncertain are module
+(``/query``, ``/download``, ``/upload``, ``/spice-query``, ``/repoint-table``). It reads the index and signs
+storage URLs but does no socket I/O, so it is tested without a server. Behaviours the spec marks uncertain are module
 constants.
 """
 
@@ -93,6 +93,8 @@ VALID_PARAMETERS: dict[str, list[str]] = {
 }
 SPICE_QUERY_PARAMETERS = ["file_name", "start_time", "end_time", "type", "latest", "start_ingest_date",
                           "end_ingest_date"]
+#: Parameters of the ``/repoint-table`` endpoint (sdc-api.md §9.3).
+REPOINT_TABLE_PARAMETERS = ["file_path", "start_date", "end_date", "latest", "start_ingest_date", "end_ingest_date"]
 _INT_COLUMNS = {"repointing", "major_version", "minor_version", "cr"}
 _BOOLEAN_TEXT = {"true": 1, "t": 1, "1": 1, "yes": 1, "on": 1, "false": 0, "f": 0, "0": 0, "no": 0, "off": 0}
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -133,12 +135,12 @@ def _route(path: str) -> tuple[str, str, str | None] | None:
         if prefix and not (path == prefix or path.startswith(prefix + "/")):
             continue
         rest = path[len(prefix):]
-        for base in ("/query", "/download", "/upload", "/spice-query"):
+        for base in ("/query", "/download", "/upload", "/spice-query", "/repoint-table"):
             if rest == base:
                 return prefix, base, None
             if rest.startswith(base + "/"):
                 proxy = rest[len(base) + 1:]
-                if base in ("/query", "/spice-query"):
+                if base in ("/query", "/spice-query", "/repoint-table"):
                     return prefix, base, proxy
                 return prefix, base, proxy or None
         if not prefix and rest == "/":
@@ -207,6 +209,8 @@ def handle_api(state: State, req: Request) -> Response:
             resp = _download(state, proxy, authenticated)
         elif base == "/upload":
             resp = _upload(state, proxy, auth)
+        elif base == "/repoint-table":
+            resp = _repoint_table(state, req.query)
         else:
             resp = _spice_query(state, req.query)
     except _HandlerError as err:
@@ -470,4 +474,45 @@ def _spice_query(state: State, query: str | None) -> Response:
             "max_date_sclk": None, "file_intervals_sclk": None, "sclk_kernel": None, "lsk_kernel": None,
             "ingestion_date": f"{ingested:%Y-%m-%d, %H:%M:%S}", "timestamp": f"{ingested:%Y-%m-%d, %H:%M:%S}",
         })
+    return Response(200, {"Content-Type": "application/json"}, json.dumps(records).encode("ascii"))
+
+
+# ---------------------------------------------------------------------------------------------- /repoint-table
+def _repoint_table(state: State, query: str | None) -> Response:
+    """The archive's repoint tables (SPICE ``repoint`` files), as imap-data-access's ``get_repoint_file`` reads them.
+
+    Each record names the table's storage key (``file_path``, to download) and its ``ingestion_date``
+    (``"%Y-%m-%d, %H:%M:%S"``, §9.3); ``start_ingest_date``/``end_ingest_date`` (``YYYYMMDD``) filter on it,
+    ``file_path`` on the name, ``latest=true`` keeps the newest version. Coverage dates are not known to the
+    emulator, so ``start_date``/``end_date`` are checked and otherwise ignored.
+    """
+    params = _parameters(query)
+    for name in params:
+        if name not in REPOINT_TABLE_PARAMETERS:
+            raise _HandlerError(400, f"{name} is not a valid query parameter. "
+                                     f"Valid query parameters are: {REPOINT_TABLE_PARAMETERS}")
+    where, args = ["kind = 'spice'", "kernel_type = 'repoint'"], []
+    for name, value in params.items():
+        if name == "file_path":
+            where.append("file_name = ?")
+            args.append(value.rsplit("/", 1)[-1])
+        elif name in ("start_date", "end_date", "start_ingest_date", "end_ingest_date"):
+            try:
+                day = dt.datetime.strptime(value, "%Y%m%d").strftime(STORED_DATE_FORMAT)
+            except ValueError as err:
+                raise _HandlerError(400, f"Invalid value for {name}: {value}") from err
+            if name == "start_ingest_date":
+                where.append("ingestion_date >= ?")
+                args.append(day)
+            elif name == "end_ingest_date":
+                where.append("ingestion_date < ?")
+                args.append(day)
+    rows = state.index.execute(f"SELECT * FROM files WHERE {' AND '.join(where)} ORDER BY file_name", args)
+    if str(params.get("latest", "")).lower() == "true" and rows:
+        rows = [max(rows, key=lambda r: (r["file_name"], r["spice_version"] or 0))]
+    records = []
+    for r in rows:
+        ingested = dt.datetime.strptime(r["ingestion_date"], STORED_DATE_FORMAT)
+        records.append({"file_path": r["file_path"], "file_name": r["file_name"], "version": r["spice_version"],
+                        "ingestion_date": f"{ingested:%Y-%m-%d, %H:%M:%S}"})
     return Response(200, {"Content-Type": "application/json"}, json.dumps(records).encode("ascii"))

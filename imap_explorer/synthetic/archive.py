@@ -1,4 +1,6 @@
-"""``make_archive``: a synthetic IMAP MAG + SWE archive in the SDC layout.
+"""``make_archive``: a synthetic IMAP archive in the SDC layout.
+
+MAG and SWE are written here; the eight other instruments and the repointing table by :mod:`.instruments`.
 
 Contents for each day ``D`` (``start`` + k days), all from one :class:`SolarWind` story (shock at
 ``start`` 12:00 UTC, sheath, magnetic cloud until ``start`` + 40 h):
@@ -30,10 +32,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from imap_explorer.synthetic.instruments import check_instruments, write_day, write_period
 from imap_explorer.synthetic.mag import FRAMES, write_mag_l1, write_mag_l2, write_mag_l2_legacy
 from imap_explorer.synthetic.physics import SolarWind, day_start
 from imap_explorer.synthetic.swe import write_swe_day
@@ -69,8 +73,9 @@ def _check(start, days: int, seed: int) -> np.datetime64:
     return day_start(start)
 
 
-def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int = 7, seed: int = 0) -> list[Path]:
-    """Write a synthetic MAG and SWE archive in the SDC layout under ``root``.
+def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int = 7, seed: int = 0,
+                 instruments: Iterable[str] | None = None) -> list[Path]:
+    """Write a synthetic IMAP archive (all ten instruments by default) in the SDC layout under ``root``.
 
     Parameters
     ----------
@@ -83,6 +88,10 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
         Number of days.
     seed : int, default 0
         Random seed. The same ``(start, days, seed)`` gives byte-identical files.
+    instruments : iterable of str, optional
+        Write only these instruments (default: all of
+        :data:`~imap_explorer.synthetic.instruments.INSTRUMENTS`), e.g. ``["swapi", "hi"]`` for a small
+        test archive. The other instruments' products are described in :mod:`.instruments`.
 
     Returns
     -------
@@ -92,13 +101,14 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
     Raises
     ------
     ValueError
-        If ``start`` is not a date, or ``days``/``seed`` are invalid.
+        If ``start`` is not a date, or ``days``/``seed``/``instruments`` are invalid.
 
     Examples
     --------
     >>> paths = make_archive(tmp_path, days=1, seed=1)  # doctest: +SKIP
     """
     first = _check(start, days, seed)
+    chosen = check_instruments(instruments)
     root = Path(root)
     model = SolarWind(first, int(seed))
     written: list[Path] = []
@@ -106,6 +116,10 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
     special = 1 if days > 1 else 0
     for k in range(int(days)):
         day = first + np.timedelta64(k, "D")
+        written.extend(write_day(root, k, model=model, instruments=chosen))
+        if "mag" not in chosen:
+            written.extend(write_swe_day(root, day, model=model) if "swe" in chosen else [])
+            continue
         gen = _generation_dates(day)
         for sensor in ("mago", "magi"):
             for level in ("l1b", "l1c"):
@@ -129,8 +143,9 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
             for frame in BURST_FRAMES:
                 written.append(write_mag_l2(root, day, f"burst-{frame}", rate=BURST_RATE, hours=BURST_HOURS,
                                             model=model))
-        written.extend(write_swe_day(root, day, model=model))
+        written.extend(write_swe_day(root, day, model=model) if "swe" in chosen else [])
         model.forget_products()
+    written.extend(write_period(root, int(days), model=model, instruments=chosen))
     # keep earlier entries of other files (an archive built in several runs), drop what this run rewrote
     names = (read_unreleased(root) - {p.name for p in written}) | set(unreleased)
     _write_manifest(root, sorted(names))

@@ -104,7 +104,7 @@ def l3_values(rec: SweRecords) -> dict[str, np.ndarray]:
                 * b_rtn[:, :, None] * b_rtn[:, None, :]) * _K_PER_EV / 1e4
     tensor6 = np.stack([t_tensor[:, 0, 0], t_tensor[:, 1, 1], t_tensor[:, 2, 2], t_tensor[:, 0, 1],
                         t_tensor[:, 0, 2], t_tensor[:, 1, 2]], axis=1)
-    vel = np.stack([p["speed"] * noise(0.02), rng.normal(-8.0, 6.0, r), rng.normal(0.0, 6.0, r)], axis=1)
+    vel = np.stack([p["speed"] * noise(0.01), rng.normal(-8.0, 6.0, r), rng.normal(0.0, 6.0, r)], axis=1)
     out = {
         "phase_space_density_by_pitch_angle": by_pa,
         "phase_space_density_by_pitch_angle_and_gyrophase": by_pa_gp,
