@@ -30,7 +30,7 @@ from imap_explorer.exceptions import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from imap_explorer import server, synthetic
+    from imap_explorer import ialirt, server, synthetic
     from imap_explorer.cdf import InvalidFileWarning, get_data, load
     from imap_explorer.plot import quicklook
     from imap_explorer.query import query
@@ -48,6 +48,7 @@ __all__ = [
     "UploadError",
     "download",
     "get_data",
+    "ialirt",
     "load",
     "query",
     "quicklook",
@@ -72,7 +73,7 @@ _LAZY = {
     "quicklook": "imap_explorer.plot",
     "Explorer": "imap_explorer.widgets",
 }
-_SUBMODULES = {"server", "synthetic"}
+_SUBMODULES = {"ialirt", "server", "synthetic"}
 
 
 def __getattr__(name: str) -> Any:
