@@ -69,7 +69,7 @@ def _cmd_upload(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from imap_explorer.server import serve
 
-    serve(args.archive, host=args.host, port=args.port, storage_port=args.storage_port)
+    serve(args.archive, host=args.host, port=args.port, storage_port=args.storage_port, live=args.live)
     return 0
 
 
@@ -82,7 +82,7 @@ def _cmd_keys(args: argparse.Namespace) -> int:
 def _cmd_make_archive(args: argparse.Namespace) -> int:
     from imap_explorer.synthetic import make_archive
 
-    paths = make_archive(args.directory, start=args.start, days=args.days, seed=args.seed)
+    paths = make_archive(args.directory, start=args.start, days=args.days, seed=args.seed, ialirt=not args.no_ialirt)
     print(f"Wrote {len(paths)} files under {Path(args.directory).resolve()}")
     return 0
 
@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="API port (default 8000; 0 picks a free one)")
     p.add_argument("--storage-port", type=int, default=0, help="storage (download/upload) port (default: free)")
+    p.add_argument("--live", action="store_true",
+                   help="map the I-ALiRT stream onto the wall clock: new records appear as time passes")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("keys", help="manage the embedded server's API keys")
@@ -172,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", default="2026-01-20", help="first day, YYYY-MM-DD (default 2026-01-20)")
     p.add_argument("--days", type=int, default=7, help="number of days (default 7)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--no-ialirt", action="store_true", help="leave out the I-ALiRT real-time stream")
     p.set_defaults(func=_cmd_make_archive)
 
     p = sub.add_parser("quicklook", help="query, download, load and plot a product to an image")

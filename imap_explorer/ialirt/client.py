@@ -339,7 +339,7 @@ def archive_query(*, year: Any = None, month: Any = None, day: Any = None, versi
         rows.append({"file_name": name, "date": pd.Timestamp(match.group(1)) if match else pd.NaT,
                      "version": match.group(2) if match else None})
     df = pd.DataFrame(rows, columns=["file_name", "date", "version"])
-    df["date"] = pd.to_datetime(df["date"])
+    df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
     return df.sort_values(["date", "file_name"], ignore_index=True)
 
 

@@ -69,7 +69,8 @@ def _check(start, days: int, seed: int) -> np.datetime64:
     return day_start(start)
 
 
-def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int = 7, seed: int = 0) -> list[Path]:
+def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int = 7, seed: int = 0,
+                 ialirt: bool = False) -> list[Path]:
     """Write a synthetic MAG and SWE archive in the SDC layout under ``root``.
 
     Parameters
@@ -83,6 +84,10 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
         Number of days.
     seed : int, default 0
         Random seed. The same ``(start, days, seed)`` gives byte-identical files.
+    ialirt : bool, default False
+        Also write the I-ALiRT real-time stream of each day (:mod:`imap_explorer.synthetic.ialirt`: the daily
+        archive CDF ``imap/ialirt/l1/...`` plus raw packet and log files under ``ialirt/``). ``imap-explorer
+        make-archive`` and the demo turn it on.
 
     Returns
     -------
@@ -130,6 +135,10 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
                 written.append(write_mag_l2(root, day, f"burst-{frame}", rate=BURST_RATE, hours=BURST_HOURS,
                                             model=model))
         written.extend(write_swe_day(root, day, model=model))
+        if ialirt:
+            from imap_explorer.synthetic.ialirt import write_ialirt_day
+
+            written.extend(write_ialirt_day(root, day, model=model))
         model.forget_products()
     # keep earlier entries of other files (an archive built in several runs), drop what this run rewrote
     names = (read_unreleased(root) - {p.name for p in written}) | set(unreleased)
