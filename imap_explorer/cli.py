@@ -3,7 +3,7 @@
 It mirrors the official ``imap-data-access`` CLI (global ``--url``, ``--data-dir``, ``--api-key``;
 ``query``, ``download``, ``upload``) and adds ``serve``, ``keys``, ``make-archive``, ``quicklook`` and
 ``demo``. Each subcommand is a small function. Errors are one line on stderr and exit code 1; there is
-never a traceback.
+never a traceback. ``ialirt`` and ``monitor`` come from :mod:`imap_explorer.ialirt.cli`.
 """
 
 from __future__ import annotations
@@ -188,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8866, help="port of the Explorer app (default 8866)")
     p.add_argument("--no-browser", action="store_true", help="only print the URL to open")
     p.set_defaults(func=_cmd_demo)
+
+    from imap_explorer.ialirt.cli import add_parsers as add_ialirt_parsers
+
+    add_ialirt_parsers(sub)  # `ialirt ...` and `monitor`
     return parser
 
 

@@ -499,3 +499,59 @@ def test_live_mode_shows_new_records_as_time_passes(ialirt_archive, tmp_path):
         assert max(d["time_utc"] for d in later) > newest
         times = [d["time_utc"] for d in later]
         assert any(t not in {d["time_utc"] for d in first} and t < newest for t in times)  # a late arrival
+
+
+# ---------------------------------------------------------------------------------------------- our CLI
+def test_cli_ialirt_commands(ialirt_url, capsys, tmp_path):
+    from imap_explorer.cli import main
+
+    assert main(["ialirt", "space-weather", "--instrument", "swapi", "--time_utc_start", "2026-02-10T08:00",
+                 "--time-utc-end", "2026-02-10T08:01"]) == 0
+    out = capsys.readouterr().out
+    assert "swapi_pseudo_proton_speed" in out
+    assert "5 rows" in out
+    csv = tmp_path / "sw.csv"
+    assert main(["ialirt", "space-weather", "--instrument", "swe,hit", "--met-in-utc-start", "2026-02-10T08:00",
+                 "--time_utc_end", "2026-02-10T08:10", "--output-format", "csv", "-o", str(csv)]) == 0
+    table = pd.read_csv(csv)
+    assert set(table["instrument"]) == {"swe", "hit"}
+    assert "swe_normalized_counts_100eV" in table
+    assert main(["ialirt", "space-weather", "--instrument", "codice_hi", "--time_utc_start", "2026-02-10T08:00",
+                 "--time_utc_end", "2026-02-10T08:05", "--output_format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records[0]["instrument"] == "codice_hi"
+    assert not list(tmp_path.glob("*.json"))                          # nothing written unless asked
+    assert main(["ialirt", "ialirt-archive-query", "--year", "2026", "--month", "02"]) == 0
+    assert ARCHIVE in capsys.readouterr().out
+    assert main(["ialirt", "log-query", "--year", "2026", "--doy", "041", "--instance", "2"]) == 0
+    assert "flight_iois_2.log.2026-041" in capsys.readouterr().out
+    assert main(["ialirt", "packet-query", "--time-utc-start", "2026-02-11T23:30", "--output-format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"files": []}
+    assert main(["ialirt", "download", "--filetype", "packets", "--filename", "iois_1_packets_2026_041_05_00_05",
+                 "--downloads_dir", str(tmp_path / "d"), "--no-progress"]) == 0
+    assert (tmp_path / "d/ialirt/packets/iois_1_packets_2026_041_05_00_05").is_file()
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["space-weather", "--instrument", "mag", "--time_utc_start", "2026-01-20"],
+         "API key required for data prior to 2026-02-01T00:00:00"),
+        (["space-weather", "--instrument", "MAG"], "Unknown I-ALiRT instrument 'MAG'"),
+        (["space-weather", "--time_utc_start", "yesterday-ish"], "Invalid time_utc_start"),
+        (["space-weather", "--instrument", "mag_hk"], "Unauthorized for HK access."),
+        (["archive-query", "--since", "20260210", "--year", "2026"], "since cannot be combined"),
+        (["download", "--filetype", "logs", "--filename", "flight_iois_1.log.2026-041T00_00_05.123457",
+          "--no-progress"], "is not a part of a public release yet"),
+    ],
+)
+def test_cli_ialirt_errors_are_one_line_and_exit_1(ialirt_url, capsys, argv, words):
+    from imap_explorer.cli import main
+
+    assert main(["ialirt", *argv]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("imap-explorer ialirt: error:")
+    assert words in err
+    assert "\n" not in err
+    assert "Traceback" not in err
