@@ -189,3 +189,11 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("--overwrite", action="store_true", help="download again even if present")
     q.add_argument("--no-progress", action="store_true", help="no progress bar")
     q.set_defaults(ialirt_func=_cmd_download)
+
+    p = sub.add_parser("monitor", help="the live I-ALiRT monitor in a browser (Voila)")
+    p.add_argument("--ialirt-url", help="I-ALiRT API URL (default: $IALIRT_DATA_ACCESS_URL)")
+    p.add_argument("--port", type=int, default=8867, help="port of the monitor app (default 8867)")
+    p.add_argument("--hours", type=float, default=6.0, help="time span shown (default 6 h)")
+    p.add_argument("--refresh", type=float, default=60.0, help="seconds between polls (default 60)")
+    p.add_argument("--no-browser", action="store_true", help="only print the URL to open")
+    p.set_defaults(func=_cmd_monitor)
