@@ -162,8 +162,13 @@ def draw(fig, series: Series, *, time_range: tuple[Any, Any] | None = None, titl
             name = {"speed": _SWAPI[0], "density": _SWAPI[1], "temperature": _SWAPI[2]}[panel]
             y = c.get(name, np.full(t.size, np.nan))
             if panel != "speed":
+                from matplotlib.ticker import LogFormatter
+
                 y = np.where(y > 0, y, np.nan)
                 ax.set_yscale("log")
+                # plain numbers (6, 7, 2e+05), minor ticks labelled only when the axis spans less than a decade
+                ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+                ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.5)))
             add_minmax_line(ax, t, y, color={"speed": "tab:purple", "density": "tab:orange",
                                              "temperature": "tab:brown"}[panel], lw=1.0)
         elif panel == "swe":
