@@ -15,7 +15,9 @@ Rows are sorted by ``epoch``; ``df.attrs["units"]`` maps columns to units.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -59,7 +61,12 @@ def _numbers(values: list[Any]) -> np.ndarray:
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(np.float64)
 
 
-def _vectors(values: list[Any], n: int) -> np.ndarray:
+def _vectors(values: Sequence[Any], n: int) -> np.ndarray:
+    if sum(map(len, values)) == n * len(values) if None not in values else False:
+        try:  # the common case, numbers only: one pass in C
+            return np.fromiter(chain.from_iterable(values), np.float64, n * len(values)).reshape(len(values), n)
+        except (TypeError, ValueError):
+            pass
     blank = [np.nan] * n
     try:
         out = np.array([v if v is not None else blank for v in values], dtype=np.float64)
@@ -113,23 +120,35 @@ def _nullable_int(raw: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArra
     return pd.arrays.IntegerArray(raw, missing)
 
 
+def _columns(recs: list[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
+    """``{key: values}`` of a list of records; C-level passes when every record has the first one's keys."""
+    first = list(recs[0])
+    if all(len(r) == len(first) for r in recs):
+        try:
+            return {key: list(map(itemgetter(key), recs)) for key in first}
+        except KeyError:
+            pass
+    keys = dict.fromkeys(first)
+    for key in set().union(*(r.keys() for r in recs)) - set(keys):
+        keys[key] = None
+    return {key: [r.get(key) for r in recs] for key in keys}
+
+
 def _one_instrument(inst: str, recs: list[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
     n = len(recs)
     cols: dict[str, Any] = {}
     units: dict[str, str] = {}
     time_key = "time_utc" if "time_utc" in recs[0] or "met_in_utc" not in recs[0] else "met_in_utc"
-    time_utc = _times([r.get(time_key) for r in recs])
-    keys: dict[str, None] = dict.fromkeys(recs[0])
-    if n > 1:
-        for key in set().union(*(r.keys() for r in recs)) - set(keys):
-            keys[key] = None
+    columns = _columns(recs)
+    time_utc = _times(columns.get(time_key) or [None] * n)
+    keys = dict.fromkeys(columns)
     epoch_key = f"{inst}_epoch"
     epoch: np.ndarray | None = None
     repeat = 4 if inst == "codice_hi" else 1
     for key in keys:
         if key in ("instrument", "time_utc", "met_in_utc"):
             continue
-        values = [r.get(key) for r in recs]
+        values = columns[key]
         if key == "codice_hi_epoch":
             sub = _vectors(values, 4)
             missing = ~np.isfinite(sub).ravel()
@@ -200,8 +219,13 @@ def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     [{'epoch': Timestamp('2026-02-10 08:00:00.988038400'), 'mag_B_GSM_y': -8.833, 'mag_B_GSM_z': nan}]
     """
     groups: dict[str, list[Mapping[str, Any]]] = {}
-    for r in records:
-        groups.setdefault(str(r.get("instrument", "")), []).append(r)
+    records = records if isinstance(records, list) else list(records)
+    try:  # answers come in runs of one instrument: group the runs in C
+        runs = [(inst, list(run)) for inst, run in groupby(records, key=itemgetter("instrument"))]
+    except KeyError:
+        runs = [(r.get("instrument", ""), [r]) for r in records]
+    for inst, run in runs:
+        groups.setdefault(str(inst), []).extend(run)
     frames, units = [], {}
     for inst, recs in groups.items():
         cols, u = _one_instrument(inst, recs)
