@@ -139,7 +139,7 @@ def test_binder_environment_runs_every_tutorial(tmp_path):
          timeout=1200)
     _run([repo / "binder" / "postBuild"], cwd=repo, env=env, timeout=1200)
     archive = tmp_path / "cache" / "imap-explorer" / "archive"
-    assert sorted(p.name for p in (archive / "imap").iterdir()) == ["mag", "swe"]
+    assert sorted(p.name for p in (archive / "imap").iterdir()) == ["ialirt", "mag", "swe"]
 
     # Every session goes through binder/start; the tests choose the offline source explicitly.
     notebooks = sorted((repo / "notebooks").glob("*.ipynb"))

@@ -530,6 +530,11 @@ def test_cli_ialirt_commands(ialirt_url, capsys, tmp_path):
     assert main(["ialirt", "download", "--filetype", "packets", "--filename", "iois_1_packets_2026_041_05_00_05",
                  "--downloads_dir", str(tmp_path / "d"), "--no-progress"]) == 0
     assert (tmp_path / "d/ialirt/packets/iois_1_packets_2026_041_05_00_05").is_file()
+    # the official global options, given after `ialirt`: --url and --api-key (logs need the key)
+    assert main(["ialirt", "--url", ialirt_url, "--api-key", TEST_READ_KEY, "download", "--filetype", "logs",
+                 "flight_iois_2.log.2026-042T00_00_05.123458", "--downloads_dir", str(tmp_path / "d"),
+                 "--no-progress"]) == 0
+    assert "link up" in (tmp_path / "d/ialirt/logs/flight_iois_2.log.2026-042T00_00_05.123458").read_text()
     capsys.readouterr()
 
 

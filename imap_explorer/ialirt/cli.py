@@ -122,7 +122,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from imap_explorer.config import set_options
 
-    with set_options(ialirt_url=args.ialirt_url):
+    with set_options(ialirt_url=args.ialirt_url, api_key=args.ialirt_api_key):
         return int(args.ialirt_func(args) or 0)
 
 
@@ -135,8 +135,9 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 def add_parsers(sub: Any) -> None:
     """Add ``ialirt`` (with its sub-commands) and ``monitor`` to the ``imap-explorer`` sub-parsers."""
     p = sub.add_parser("ialirt", help="I-ALiRT real-time data: space-weather, archive/log/packet queries, download")
-    p.add_argument("--ialirt-url", help="I-ALiRT API URL (default: $IALIRT_DATA_ACCESS_URL or "
-                                        "https://ialirt.imap-mission.com)")
+    p.add_argument("--ialirt-url", "--url", dest="ialirt_url",
+                   help="I-ALiRT API URL (default: $IALIRT_DATA_ACCESS_URL or https://ialirt.imap-mission.com)")
+    p.add_argument("--api-key", dest="ialirt_api_key", help="API key (default: $IMAP_API_KEY)")
     inner = p.add_subparsers(dest="ialirt_command", metavar="ACTION")
     inner.required = True
     p.set_defaults(func=_run)
