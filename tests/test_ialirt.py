@@ -151,6 +151,15 @@ def test_server_file_routes_and_download(server, tmp_path):
         f"The file logs/{log[0]} is not a part of a public release yet.")
     assert get(server, f"/api-key/ialirt-download/logs/{log[0]}", **{"x-api-key": TEST_WRITE_KEY}).status_code == 200
     assert get(server, "/ialirt-download/archive/imap_ialirt_l1_realtime_20250101_v001.cdf").status_code == 404
+    import requests
+
+    head = requests.head(f"{server.url}/ialirt-download/archive/{ARCHIVE}", timeout=30)
+    assert head.status_code == 302
+    assert head.headers["Location"].startswith(server.storage_url)
+    assert head.content == b""
+    assert requests.head(f"{server.url}/space-weather", timeout=30).status_code == 404
+    proxied = get(server, "/space-weather/anything?instrument=hit&time_utc_start=2026-02-10T08:00:00").json()
+    assert proxied["meta"]["count"] == 60
     utc = get(server, "/ialirt-packet-query?time_utc_start=2026-02-10T22:30:00&time_utc_end=2026-02-11T00:30:00")
     assert utc.json() == {"files": ["iois_1_packets_2026_041_23_00_05", "iois_1_packets_2026_042_00_00_05"]}
 
