@@ -373,7 +373,27 @@ def run_monitor(args: Any) -> int:
     if args.no_browser:
         cmd.append("--no-browser")
     print(f"I-ALiRT monitor at http://127.0.0.1:{args.port}/ (Ctrl-C to stop)", flush=True)
+    import signal
+    import threading
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C and SIGTERM stop the app (also when started in the background, where SIGINT comes ignored)
+    stops = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
+    previous = {signum: signal.signal(signum, interrupt) for signum in stops}
+    proc = subprocess.Popen(cmd, env=env)
     try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
+        return proc.wait()
+    except KeyboardInterrupt:  # Voila would ask for a confirmation on Ctrl-C: stop it (and its kernel) instead
+        for signum in stops:
+            signal.signal(signum, signal.SIG_IGN)
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
         return 0
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
