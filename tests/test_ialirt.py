@@ -569,3 +569,28 @@ def test_cli_ialirt_errors_are_one_line_and_exit_1(ialirt_url, capsys, argv, wor
     assert words in err
     assert "\n" not in err
     assert "Traceback" not in err
+
+
+def test_records_to_frame_reads_historic_and_side_records():
+    """Old servers: met_in_utc rows, numbers as strings; spice maps and HK flags become columns."""
+    rows = [
+        {"met_in_utc": "2025-10-17T08:00:03", "ttj2000ns": "813960073030000000", "mag_epoch": 813960070172000000,
+         "mag_B_GSE": ["1.5", None, "-2"], "swapi_pseudo_proton_speed": "412.4", "apid": 478},
+        {"instrument": "spice", "time_utc": "2026-02-10T08:01:05", "ttj2000ns": 823982534184000000,
+         "spice_kernels": {"leapseconds": "naif0012.tls"}},
+        {"instrument": "mag_hk", "time_utc": "2026-02-10T08:00:03", "kernel_set_key": "2026-02-10T08:01:05",
+         "mag_hk_status": {"hk1v5_warn": False, "icu_temp": 2413}},
+    ]
+    df = ie.ialirt.records_to_frame(rows)
+    old = df[df.instrument == ""].iloc[0]
+    assert old["time_utc"] == pd.Timestamp("2025-10-17T08:00:03")
+    assert old["epoch"] == pd.Timestamp("2025-10-17T08:00:03.846")      # a merged row: its ttj2000ns (a string)
+    assert [old["mag_B_GSE_x"], old["mag_B_GSE_z"], old["swapi_pseudo_proton_speed"]] == [1.5, -2.0, 412.4]
+    assert np.isnan(old["mag_B_GSE_y"])
+    spice = df[df.instrument == "spice"].iloc[0]
+    assert spice["spice_kernels_leapseconds"] == "naif0012.tls"
+    hk = df[df.instrument == "mag_hk"].iloc[0]
+    assert (hk["mag_hk_icu_temp"], hk["mag_hk_hk1v5_warn"]) == (2413.0, 0.0)
+    assert hk["epoch"] == pd.Timestamp("2026-02-10T08:00:03")               # no epoch: the key time
+    empty = ie.ialirt.records_to_frame([])
+    assert list(empty.columns) == ["instrument", "time_utc", "epoch"]
