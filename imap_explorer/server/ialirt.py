@@ -237,7 +237,7 @@ def _build(day: dict[str, dict[str, np.ndarray]], inst: str, shift: int) -> _Tab
             if inst != "spacecraft":
                 item["kernel_set_key"] = keys_py[i]
         full = _encode(item)
-        sizes[i] = item_size(json.loads(full)) if i < 4 else sizes[i % 4]
+        sizes[i] = item_size(item)  # counted before the HIT filter, as DynamoDB reads the whole item
         keyed.append(full)
         if inst == "hit":
             for name in HIT_RESTRICTED:
