@@ -30,7 +30,7 @@ from imap_explorer.exceptions import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from imap_explorer import server, synthetic
+    from imap_explorer import ialirt, server, synthetic
     from imap_explorer.cdf import InvalidFileWarning, get_data, load
     from imap_explorer.coverage import coverage
     from imap_explorer.local import local_files, prune, sync
@@ -53,6 +53,7 @@ __all__ = [
     "coverage",
     "download",
     "get_data",
+    "ialirt",
     "load",
     "local_files",
     "prune",
@@ -87,7 +88,7 @@ _LAZY = {
     "compare": "imap_explorer.versions",
     "versions": "imap_explorer.versions",
 }
-_SUBMODULES = {"server", "synthetic"}
+_SUBMODULES = {"ialirt", "server", "synthetic"}
 
 
 def __getattr__(name: str) -> Any:

@@ -3,7 +3,7 @@
 It mirrors the official ``imap-data-access`` CLI (global ``--url``, ``--data-dir``, ``--api-key``;
 ``query``, ``download``, ``upload``) and adds ``serve``, ``keys``, ``make-archive``, ``quicklook`` and
 ``demo``. Each subcommand is a small function. Errors are one line on stderr and exit code 1; there is
-never a traceback.
+never a traceback. ``ialirt`` and ``monitor`` come from :mod:`imap_explorer.ialirt.cli`.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _cmd_upload(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from imap_explorer.server import serve
 
-    serve(args.archive, host=args.host, port=args.port, storage_port=args.storage_port)
+    serve(args.archive, host=args.host, port=args.port, storage_port=args.storage_port, live=args.live)
     return 0
 
 
@@ -83,7 +83,7 @@ def _cmd_make_archive(args: argparse.Namespace) -> int:
     from imap_explorer.synthetic import make_archive
 
     paths = make_archive(args.directory, start=args.start, days=args.days, seed=args.seed,
-                         instruments=args.instruments)
+                         instruments=args.instruments, ialirt=not args.no_ialirt)
     print(f"Wrote {len(paths)} files under {Path(args.directory).resolve()}")
     return 0
 
@@ -200,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="API port (default 8000; 0 picks a free one)")
     p.add_argument("--storage-port", type=int, default=0, help="storage (download/upload) port (default: free)")
+    p.add_argument("--live", action="store_true",
+                   help="map the I-ALiRT stream onto the wall clock: new records appear as time passes")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("keys", help="manage the embedded server's API keys")
@@ -221,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--instruments", nargs="+", metavar="NAME",
                    help="write only these instruments (default all: mag swe swapi codice hit idex glows hi lo ultra)")
+    p.add_argument("--no-ialirt", action="store_true", help="leave out the I-ALiRT real-time stream")
     p.set_defaults(func=_cmd_make_archive)
 
     p = sub.add_parser("quicklook", help="query, download, load and plot a product to an image", parents=[sdc],
@@ -287,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8866, help="port of the Explorer app (default 8866)")
     p.add_argument("--no-browser", action="store_true", help="only print the URL to open")
     p.set_defaults(func=_cmd_demo)
+
+    from imap_explorer.ialirt.cli import add_parsers as add_ialirt_parsers
+
+    add_ialirt_parsers(sub)  # `ialirt ...` and `monitor`
     return parser
 
 

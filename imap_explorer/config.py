@@ -10,6 +10,10 @@ The four environment variables are the official client's, so a user's setup carr
 ``IMAP_ACCESS_TOKEN``     bearer token, sent as ``Authorization`` to ``/authorized``
 =======================  ==============================================================
 
+The I-ALiRT client (:mod:`imap_explorer.ialirt`) also reads ``IALIRT_DATA_ACCESS_URL`` (the official
+``ialirt-data-access`` client's variable; default https://ialirt.imap-mission.com) and sends ``IMAP_API_KEY`` to
+the I-ALiRT ``/api-key`` routes.
+
 Nothing is read at import time.
 """
 
@@ -24,9 +28,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["DEFAULT_URL", "ENV_VARS", "Settings", "resolve", "set_options"]
+__all__ = ["DEFAULT_IALIRT_URL", "DEFAULT_URL", "ENV_VARS", "Settings", "resolve", "set_options"]
 
 DEFAULT_URL = "https://api.imap-mission.com"
+#: Base URL of the I-ALiRT real-time API (``ialirt-api.md`` §1).
+DEFAULT_IALIRT_URL = "https://ialirt.imap-mission.com"
 
 #: The one table of environment variables: setting name -> variable.
 ENV_VARS = {
@@ -34,6 +40,7 @@ ENV_VARS = {
     "data_dir": "IMAP_DATA_DIR",
     "api_key": "IMAP_API_KEY",
     "access_token": "IMAP_ACCESS_TOKEN",
+    "ialirt_url": "IALIRT_DATA_ACCESS_URL",
 }
 
 #: Connect and read timeouts (seconds) used on every request.
@@ -61,6 +68,7 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     access_token: str | None = field(default=None, repr=False)
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    ialirt_url: str = DEFAULT_IALIRT_URL
 
     @property
     def api_base(self) -> str:
@@ -92,10 +100,10 @@ class Settings:
         return replace(self, **changes)
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, what: str = "SDC", example: str = DEFAULT_URL) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        msg = f"Invalid SDC URL {url!r}. Expected an http(s) URL such as {DEFAULT_URL!r}."
+        msg = f"Invalid {what} URL {url!r}. Expected an http(s) URL such as {example!r}."
         raise ValueError(msg)
     return url.rstrip("/")
 
@@ -107,6 +115,7 @@ def resolve(
     api_key: str | None = None,
     access_token: str | None = None,
     timeout: tuple[float, float] | float | None = None,
+    ialirt_url: str | None = None,
 ) -> Settings:
     """Resolve the settings for one call.
 
@@ -122,7 +131,7 @@ def resolve(
     'http://localhost:1'
     """
     explicit = {"url": url, "data_dir": data_dir, "api_key": api_key, "access_token": access_token,
-                "timeout": timeout}
+                "timeout": timeout, "ialirt_url": ialirt_url}
     with _lock:
         stack = list(_overrides)
 
@@ -146,6 +155,7 @@ def resolve(
         api_key=pick("api_key"),
         access_token=pick("access_token"),
         timeout=tuple(chosen_timeout),
+        ialirt_url=str(pick("ialirt_url") or DEFAULT_IALIRT_URL),  # checked where it is used (ie.ialirt)
     )
 
 
@@ -157,6 +167,7 @@ def set_options(
     api_key: str | None = None,
     access_token: str | None = None,
     timeout: tuple[float, float] | float | None = None,
+    ialirt_url: str | None = None,
 ) -> Iterator[None]:
     """Temporarily set options for every call made inside the ``with`` block.
 
@@ -170,6 +181,8 @@ def set_options(
         Credentials (default: ``IMAP_API_KEY`` / ``IMAP_ACCESS_TOKEN``).
     timeout : float or (float, float), optional
         Connect and read timeouts in seconds (default (10, 60)).
+    ialirt_url : str, optional
+        I-ALiRT base URL (default: ``IALIRT_DATA_ACCESS_URL`` or https://ialirt.imap-mission.com).
 
     Examples
     --------
@@ -178,7 +191,7 @@ def set_options(
     '/tmp/imap'
     """
     layer = {"url": url, "data_dir": data_dir, "api_key": api_key, "access_token": access_token,
-             "timeout": timeout}
+             "timeout": timeout, "ialirt_url": ialirt_url}
     with _lock:
         _overrides.append(layer)
     try:

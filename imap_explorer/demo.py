@@ -161,7 +161,7 @@ def ensure_archive(
         print(f"Building the synthetic IMAP archive ({days} days from {start}) in {root} ...", flush=True)
     began = time.monotonic()
     try:
-        paths = make_archive(building, start=start, days=days, seed=seed)
+        paths = make_archive(building, start=start, days=days, seed=seed, ialirt=True)
         recipe = {"start": start, "days": days, "seed": seed, "fingerprint": fingerprint, "files": len(paths)}
         (building / _MARKER).write_text(json.dumps(recipe, indent=1) + "\n")
         old = None
@@ -484,7 +484,7 @@ def run_demo(args: argparse.Namespace) -> int:
     try:
         archive = ensure_archive(args.archive)
         with tempfile.TemporaryDirectory(prefix="imap-explorer-demo-") as scratch, \
-                LocalSDC(archive, db=Path(scratch) / "index.sqlite3") as server:
+                LocalSDC(archive, db=Path(scratch) / "index.sqlite3", ialirt_live=True) as server:
             return _serve_app(notebook, server.url, archive, Path(scratch), host, port, args.no_browser)
     except (KeyboardInterrupt, _Stop):
         print("Stopped.", flush=True)
@@ -501,7 +501,7 @@ def _serve_app(notebook: Path, api_url: str, archive: Path, scratch: Path, host:
     data_dir.mkdir()
     log = scratch / "voila.log"
     env = {k: v for k, v in os.environ.items() if k not in ("IMAP_API_KEY", "IMAP_ACCESS_TOKEN")}
-    env.update(IMAP_DATA_ACCESS_URL=api_url, IMAP_DATA_DIR=str(data_dir),
+    env.update(IMAP_DATA_ACCESS_URL=api_url, IMAP_DATA_DIR=str(data_dir), IALIRT_DATA_ACCESS_URL=api_url,
                MPLBACKEND="module://matplotlib_inline.backend_inline")
     cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}", f"--Voila.ip={host}",
            "--no-browser", "--Voila.port_retries=0", "--show_tracebacks=True"]
@@ -517,6 +517,8 @@ def _serve_app(notebook: Path, api_url: str, archive: Path, scratch: Path, host:
             except RuntimeError as err:
                 print(f"imap-explorer demo: error: {err}\n{_tail(log)}", file=sys.stderr)
                 return 1
+            print(f"The I-ALiRT live monitor (the synthetic stream on the wall clock, shock in 30 min): "
+                  f"IALIRT_DATA_ACCESS_URL={api_url} imap-explorer monitor --port {port + 1}", flush=True)
             opened: bool | None = None  # no browser tried
             if not no_browser and _can_open_browser():
                 import webbrowser

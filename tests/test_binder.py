@@ -142,7 +142,7 @@ def test_binder_environment_runs_every_tutorial(tmp_path):
     from imap_explorer.synthetic import INSTRUMENTS
 
     # every instrument, and the repoint table under spice/ (the product specs were installed with the package)
-    assert sorted(p.name for p in (archive / "imap").iterdir()) == sorted([*INSTRUMENTS, "spice"])
+    assert sorted(p.name for p in (archive / "imap").iterdir()) == sorted([*INSTRUMENTS, "ialirt", "spice"])
 
     # Every session goes through binder/start; the tests choose the offline source explicitly.
     notebooks = sorted((repo / "notebooks").glob("*.ipynb"))

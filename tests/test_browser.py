@@ -385,3 +385,47 @@ def test_browser_explorer_search_download_quicklook_zoom_load(sdc, tmp_path):
     assert [p.name for p in downloaded] == [row[0]]
     assert screenshot.stat().st_size > 10_000
     assert screenshot.with_name("explorer-zoomed.png").stat().st_size > 10_000
+
+
+MONITOR_APP = REPO / "imap_explorer" / "app" / "monitor.ipynb"
+
+
+def test_browser_ialirt_monitor_shows_new_records_without_reload(tmp_path, monkeypatch):
+    """The Voila monitor app over a live embedded server: a newer record appears while the page stays open."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from imap_explorer.server import LocalSDC
+    from imap_explorer.synthetic.ialirt import write_ialirt_day
+    from imap_explorer.synthetic.physics import SolarWind
+
+    write_ialirt_day(tmp_path / "archive", "2026-02-10", model=SolarWind("2026-02-10", 7))
+    with LocalSDC(tmp_path / "archive", db=tmp_path / "index.sqlite3", ialirt_live=True) as server:
+        monkeypatch.setenv("IALIRT_DATA_ACCESS_URL", server.url)
+        monkeypatch.setenv("IMAP_EXPLORER_MONITOR_HOURS", "1")
+        monkeypatch.setenv("IMAP_EXPLORER_MONITOR_REFRESH", "2")
+        with voila_app(server.url, tmp_path / "data", tmp_path, notebook=MONITOR_APP) as (url, log), \
+                sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_page(viewport={"width": 1200, "height": 1000})
+                page.goto(url, wait_until="commit", timeout=SLOW)
+                expect(page.locator(f".ie-monitor, {CELL_ERROR}").first).to_be_visible(timeout=SLOW)
+                assert not page.locator(CELL_ERROR).count(), page.locator(CELL_ERROR).first.inner_text()
+                status = page.locator(".ie-monitor-status")
+                expect(status).to_contain_text("records, newest 20", timeout=SLOW)
+                first = status.inner_text()
+                newest = first.split("newest ")[1].split(";")[0]
+                # MAG records arrive every 4 s (each 1-3 min late): within a few refreshes a newer one shows
+                page.wait_for_function(
+                    """old => {
+                        const s = document.querySelector('.ie-monitor-status');
+                        const m = s && s.innerText.match(/newest (\\S+);/);
+                        return m && m[1] > old;
+                    }""", arg=newest, timeout=SLOW)
+                expect(page.locator(".ie-monitor-figure")).to_be_visible()
+                assert page.locator(".ie-monitor-error").inner_text().strip() == ""
+                assert "ago" in page.locator(".ie-monitor-latest").inner_text()
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "ialirt-monitor.png"), full_page=True)
+            finally:
+                browser.close()

@@ -53,7 +53,7 @@ def test_ensure_archive_builds_once_then_rebuilds_only_for_a_new_generator(monke
     # A stand-in generator keeps this test short; the real one runs when the tutorials build the cached archive.
     calls = []
 
-    def small_archive(target, *, start, days, seed):
+    def small_archive(target, *, start, days, seed, **kwargs):
         calls.append((start, days, seed))
         path = Path(target) / "imap" / "mag" / "l2" / "2026" / "01" / "imap_mag_l2_norm-gse_20260120_v001.0001.cdf"
         path.parent.mkdir(parents=True)

@@ -193,6 +193,10 @@ def quicklook(data: Any, *, variables: Sequence[str] | None = None, time_range: 
     """
     from matplotlib import dates as mdates
 
+    from imap_explorer.ialirt import plot as ialirt_plot  # I-ALiRT stream: its own summary (ie.ialirt.quicklook)
+
+    if ialirt_plot.is_ialirt(data):
+        return ialirt_plot.quicklook(data, time_range=time_range, ax=ax, pyplot=pyplot)
     span = _time_range(time_range)
     if variables is not None:
         variables = _requested(variables)

@@ -92,6 +92,11 @@ class LocalSDC:
     db : str or path-like, optional
         Index database; default ``<root>/.imap-sdc.sqlite3``, or a per-user cache file (or memory) when
         the archive is read-only.
+    ialirt_live : bool, default False
+        Map the archive's I-ALiRT stream onto the wall clock (``imap-explorer serve --live``; see
+        :mod:`imap_explorer.server.ialirt`).
+    ialirt_cutoff : str, optional
+        Keyless ``/space-weather`` queries starting before it answer 400 (default ``2026-02-01T00:00:00``).
 
     Attributes
     ----------
@@ -109,7 +114,8 @@ class LocalSDC:
 
     def __init__(self, root: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 0, storage_port: int = 0,
                  api_keys: Mapping[str, str] | None = None, upload_public: bool = False,
-                 access_tokens: set[str] | None = None, db: str | os.PathLike | None = None) -> None:
+                 access_tokens: set[str] | None = None, db: str | os.PathLike | None = None,
+                 ialirt_live: bool = False, ialirt_cutoff: str | None = None) -> None:
         self.root = Path(root).resolve()
         self.host = host
         self._ports = (int(port), int(storage_port))
@@ -123,6 +129,7 @@ class LocalSDC:
         self._keys = keys
         self._upload_public = upload_public
         self._tokens = set(access_tokens) if access_tokens is not None else None
+        self._ialirt = {"live": bool(ialirt_live), **({"cutoff": ialirt_cutoff} if ialirt_cutoff else {})}
         self._api: HTTPService | None = None
         self._storage: HTTPService | None = None
         self.state: State | None = None
@@ -153,6 +160,11 @@ class LocalSDC:
         self.storage_url = f"http://{origin_host}:{storage.port}"
         self.state = State(self.index, Signer(self.storage_url), api_keys=self._keys,
                            access_tokens=self._tokens, upload_public=self._upload_public, writable=self.writable)
+        from imap_explorer.server.ialirt import IalirtService
+        from imap_explorer.server.storage import DOWNLOAD_EXPIRES
+
+        self.state.ialirt = IalirtService(self.index, **self._ialirt)
+        self.state.ialirt.signer, self.state.ialirt.expires = self.state.signer, DOWNLOAD_EXPIRES
         self._api, self._storage = api, storage
         storage.start()
         api.start()
@@ -236,7 +248,7 @@ class LocalSDC:
 
 
 def serve(archive: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, storage_port: int = 0,
-          *, stop_event: threading.Event | None = None) -> None:
+          *, stop_event: threading.Event | None = None, live: bool = False) -> None:
     """Serve an archive until Ctrl-C or SIGTERM (blocking); used by ``imap-explorer serve``.
 
     Parameters
@@ -250,6 +262,8 @@ def serve(archive: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
         Storage port (0 picks a free one).
     stop_event : threading.Event, optional
         Stop when this event is set (for embedding); default: run until interrupted.
+    live : bool, default False
+        Map the I-ALiRT stream onto the wall clock (new records appear as time passes).
 
     Notes
     -----
@@ -258,7 +272,7 @@ def serve(archive: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     log.setLevel(logging.INFO)
-    sdc = LocalSDC(archive, host=host, port=port, storage_port=storage_port)
+    sdc = LocalSDC(archive, host=host, port=port, storage_port=storage_port, ialirt_live=live)
     stop = stop_event or threading.Event()
     previous: dict[int, object] = {}
     if threading.current_thread() is threading.main_thread():
@@ -272,6 +286,7 @@ def serve(archive: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
         print(f"  API:     {sdc.url}", flush=True)
         print(f"  storage: {sdc.storage_url}", flush=True)
         print(f"  use it:  export IMAP_DATA_ACCESS_URL={sdc.url}", flush=True)
+        print(f"  I-ALiRT: export IALIRT_DATA_ACCESS_URL={sdc.url}{' (live)' if live else ''}", flush=True)
         print(f"  test API keys (see imap_explorer.server.TEST_API_KEYS): scopes "
               f"{', '.join(sorted(set(TEST_API_KEYS.values())))}", flush=True)
         if not sdc.writable:

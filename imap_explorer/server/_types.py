@@ -82,6 +82,8 @@ class State:
         self.upload_public = upload_public
         self.writable = writable
         self.on_upload: Callable[[str, dict[str, Any]], None] | None = None
+        #: The I-ALiRT routes (:class:`imap_explorer.server.ialirt.IalirtService`), or None.
+        self.ialirt: Any = None
         #: Recent storage requests: method, path, and the NAMES of credential headers sent (never values).
         self.storage_requests: deque[dict[str, Any]] = deque(maxlen=STORAGE_LOG_SIZE)
 

@@ -186,6 +186,12 @@ def handle_api(state: State, req: Request) -> Response:
     if req.method == "OPTIONS":  # gateway-level CORS preflight: every origin, header and method
         return Response(204, {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "*",
                               "Access-Control-Allow-Headers": "*", "Access-Control-Max-Age": "86400"})
+    if state.ialirt is not None:  # the I-ALiRT routes share the port (server/ialirt.py)
+        resp = state.ialirt.handle(req, lambda prefix: _authorize(prefix, req.headers, state))
+        if resp is not None:
+            resp.principal = mask_key(req.headers.get("x-api-key")) if req.path.startswith("/api-key/") else "-"
+            resp.headers.setdefault("apigw-requestid", uuid.uuid4().hex[:16])
+            return resp
     route = _route(req.path)
     if route is None or not _TOKEN.match(req.method):
         return _gateway(404, GATEWAY_NOT_FOUND)

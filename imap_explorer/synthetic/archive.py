@@ -74,7 +74,7 @@ def _check(start, days: int, seed: int) -> np.datetime64:
 
 
 def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int = 7, seed: int = 0,
-                 instruments: Iterable[str] | None = None) -> list[Path]:
+                 instruments: Iterable[str] | None = None, ialirt: bool = False) -> list[Path]:
     """Write a synthetic IMAP archive (all ten instruments by default) in the SDC layout under ``root``.
 
     Parameters
@@ -92,6 +92,10 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
         Write only these instruments (default: all of
         :data:`~imap_explorer.synthetic.instruments.INSTRUMENTS`), e.g. ``["swapi", "hi"]`` for a small
         test archive. The other instruments' products are described in :mod:`.instruments`.
+    ialirt : bool, default False
+        Also write the I-ALiRT real-time stream of each day (:mod:`imap_explorer.synthetic.ialirt`: the daily
+        archive CDF ``imap/ialirt/l1/...`` plus raw packet and log files under ``ialirt/``). ``imap-explorer
+        make-archive`` and the demo turn it on.
 
     Returns
     -------
@@ -144,6 +148,10 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
                 written.append(write_mag_l2(root, day, f"burst-{frame}", rate=BURST_RATE, hours=BURST_HOURS,
                                             model=model))
         written.extend(write_swe_day(root, day, model=model) if "swe" in chosen else [])
+        if ialirt:
+            from imap_explorer.synthetic.ialirt import write_ialirt_day
+
+            written.extend(write_ialirt_day(root, day, model=model))
         model.forget_products()
     written.extend(write_period(root, int(days), model=model, instruments=chosen))
     # keep earlier entries of other files (an archive built in several runs), drop what this run rewrote
