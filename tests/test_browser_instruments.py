@@ -13,6 +13,7 @@ from tests.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     SLOW,
+    _settled_painting,
     _tail,
     _wait_for_status,
     voila_app,
@@ -58,10 +59,14 @@ def _plot_product(page, instrument: str, data_level: str, descriptor: str) -> di
     _wait_for_status(page, "Downloaded 1 file")
     page.locator(".ie-quicklook").click()
     _wait_for_status(page, "Quick-look ready")
-    image = page.locator(".ie-output img")
-    expect(image).to_be_visible(timeout=SLOW)
-    return {"row": rows.first.inner_text(), "size": image.evaluate("img => [img.naturalWidth, img.naturalHeight]"),
-            "src": image.get_attribute("src"), "error": page.locator(".ie-error").inner_text()}
+    # the Explorer's quick-look is ipympl's canvas widget (interactive in Voila); read the pixels it paints
+    figure = page.locator(".ie-output .jupyter-matplotlib-figure")
+    expect(figure).to_have_count(1, timeout=SLOW)  # the previous product's canvas was replaced, not kept
+    image = figure.locator(".jupyter-matplotlib-canvas-div canvas").first
+    painting = _settled_painting(page, image)
+    return {"row": rows.first.inner_text(), "size": image.evaluate("c => [c.width, c.height]"),
+            "src": image.evaluate("c => c.toDataURL('image/png')"), "painting": painting,
+            "error": page.locator(".ie-error").inner_text()}
 
 
 def test_browser_explorer_plots_a_hi_map_and_a_swapi_l3a_product(sdc, tmp_path):
