@@ -240,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="quicklook.png", help="image file (default quicklook.png)")
     p.set_defaults(func=_cmd_quicklook, table="science")
 
-    p = sub.add_parser("coverage", help="which products exist on which days, and their newest versions")
+    p = sub.add_parser("coverage", help="which products exist on which days, and their newest versions",
+                       parents=[sdc])
     p.add_argument("--instrument", help="instrument, e.g. mag (default: every instrument)")
     p.add_argument("--data-level", help="data level, e.g. l2")
     p.add_argument("--descriptor", help="descriptor, e.g. norm-gse")
@@ -252,19 +253,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="also save the calendar heat-map to this image (e.g. coverage.png)")
     p.set_defaults(func=_cmd_coverage)
 
-    p = sub.add_parser("versions", help="every version of one product-day, newest first")
+    p = sub.add_parser("versions", help="every version of one product-day, newest first", parents=[sdc])
     p.add_argument("product", metavar="NAME", help="a file name, or instrument/level/descriptor with --start-date")
     p.add_argument("--start-date", help="the day, YYYYMMDD (with a product)")
     p.add_argument("--repointing", help="the repointing (with a product)")
     p.set_defaults(func=_cmd_versions)
 
-    p = sub.add_parser("compare", help="what differs between two versions of a file")
+    p = sub.add_parser("compare", help="what differs between two versions of a file", parents=[sdc])
     p.add_argument("file_a", metavar="A", help="older file: a path, or a file name (downloaded if missing)")
     p.add_argument("file_b", metavar="B", help="newer file")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_compare)
 
-    p = sub.add_parser("sync", help="download every file ingested since a date or since the last sync")
+    p = sub.add_parser("sync", help="download every file ingested since a date or since the last sync",
+                       parents=[sdc])
     p.add_argument("--instrument", required=True, help="instrument, e.g. mag")
     p.add_argument("--data-level", help="data level, e.g. l2")
     p.add_argument("--descriptor", help="descriptor, e.g. norm-gse")
@@ -275,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, help_text in (("local", _cmd_local, "list the files in the local archive (IMAP_DATA_DIR)"),
                                   ("prune", _cmd_prune, "remove superseded versions from the local archive")):
-        p = sub.add_parser(name, help=help_text)
+        p = sub.add_parser(name, help=help_text, parents=[sdc])
         p.add_argument("--instrument", help="instrument, e.g. mag")
         p.add_argument("--data-level", help="data level, e.g. l2")
         p.add_argument("--descriptor", help="descriptor, e.g. norm-gse")
