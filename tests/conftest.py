@@ -52,11 +52,18 @@ def pytest_configure(config):
     os.environ.setdefault("IMAP_EXPLORER_SOURCE", "local")
 
 
+@pytest.fixture(scope="session")
+def _user_cache(tmp_path_factory) -> Path:
+    """The tests' own ``XDG_CACHE_HOME`` (one a session): LocalSDC's index of a read-only archive goes there."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch, tmp_path):
+def _clean_env(monkeypatch, tmp_path, _user_cache):
     for name in ("IMAP_API_KEY", "IMAP_ACCESS_TOKEN", "IMAP_DATA_ACCESS_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("IMAP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_user_cache))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     yield
     import sys
@@ -65,14 +72,25 @@ def _clean_env(monkeypatch, tmp_path):
         sys.modules["matplotlib.pyplot"].close("all")
 
 
+def read_only(root: Path) -> Path:
+    """Take the write permission off ``root`` and everything below it; return ``root``.
+
+    A LocalSDC over it then keeps its index in the (tests') user cache instead of beside the archive
+    (``server.index.default_db_path``), so tests that share the tree cannot leave files in it for others to find.
+    """
+    for path in [*root.rglob("*"), root]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    return root
+
+
 @pytest.fixture(scope="session")
 def synthetic_archive(tmp_path_factory) -> Path:
-    """A read-only synthetic archive (MAG and SWE, two days). Copy it before writing into it."""
+    """A read-only synthetic archive (MAG and SWE, two days), shared by the session. Copy it to write into it."""
     from imap_explorer.synthetic import make_archive
 
     root = tmp_path_factory.mktemp("synthetic-archive")
     make_archive(root, start=ARCHIVE_START, days=ARCHIVE_DAYS, seed=1, instruments=("mag", "swe"))
-    return root
+    return read_only(root)
 
 
 @pytest.fixture
