@@ -30,13 +30,22 @@ def sdc_writer(tmp_path) -> dict[str, Path]:
 
 
 @pytest.fixture
-def sample_sdc(tmp_path):
-    """A LocalSDC over a private, writable copy of the small sample archive (``server.sample``)."""
+def sample_names() -> tuple[str, ...]:
+    """The files in ``sample_sdc``'s archive: ``server.sample.SAMPLE_FILES``; a test module overrides this fixture
+    to serve names of its own."""
+    from imap_explorer.server.sample import SAMPLE_FILES
+
+    return SAMPLE_FILES
+
+
+@pytest.fixture
+def sample_sdc(tmp_path, sample_names):
+    """A LocalSDC over a private, writable sample archive (``server.sample``) of the files ``sample_names``."""
     from imap_explorer.server import LocalSDC
     from imap_explorer.server.sample import write_sample_archive
 
     root = tmp_path / "archive"
-    write_sample_archive(root)
+    write_sample_archive(root, sample_names)
     with LocalSDC(root) as server:
         yield server
 
