@@ -3,18 +3,16 @@ product are found, downloaded and plotted (see ``test_browser.py`` for how VoilÃ
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 from tests.test_browser import (
     ARTIFACTS,
-    CELL_ERROR,
     CHROMIUM,
-    CHROMIUM_ARGS,
     SLOW,
     _tail,
     _wait_for_status,
+    chromium_page,
+    search_and_download,
     voila_app,
 )
 
@@ -40,22 +38,7 @@ def sdc(tmp_path_factory):
 def _plot_product(page, instrument: str, data_level: str, descriptor: str) -> dict:
     from playwright.sync_api import expect
 
-    page.locator(".ie-instrument select").select_option(instrument)
-    # the levels and descriptors come from the instrument's catalog: the level first, then its descriptors
-    expect(page.locator(".ie-data-level select option", has_text=data_level)).to_have_count(1, timeout=SLOW)
-    page.locator(".ie-data-level select").select_option(data_level)
-    expect(page.locator(".ie-descriptor select option", has_text=descriptor)).to_have_count(1, timeout=SLOW)
-    page.locator(".ie-descriptor select").select_option(descriptor)
-    page.locator(".ie-start-date input").fill("2026-01-20")
-    page.locator(".ie-end-date input").fill("2026-01-20")
-    _wait_for_status(page, f"{instrument} {data_level} {descriptor}")
-    page.locator(".ie-search").click()
-    rows = page.locator(".ie-results select option")
-    expect(rows).to_have_count(1, timeout=SLOW)
-    _wait_for_status(page, "1 file found")
-    page.locator(".ie-results select").select_option(index=0)
-    page.locator(".ie-download").click()
-    _wait_for_status(page, "Downloaded 1 file")
+    rows = search_and_download(page, instrument, data_level, descriptor, "2026-01-20")
     page.locator(".ie-quicklook").click()
     _wait_for_status(page, "Quick-look ready")
     image = page.locator(".ie-output img")
@@ -65,30 +48,14 @@ def _plot_product(page, instrument: str, data_level: str, descriptor: str) -> di
 
 
 def test_browser_explorer_plots_a_hi_map_and_a_swapi_l3a_product(sdc, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
-
     screenshot = ARTIFACTS / "explorer-hi-swapi.png"
+    seen = []
     with voila_app(sdc.url, tmp_path / "voila-data", tmp_path) as (url, log):
-        seen = []
         try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-                try:
-                    page = browser.new_page(viewport={"width": 1280, "height": 1400})
-                    errors: list[str] = []
-                    page.on("pageerror", lambda exc: errors.append(str(exc)))
-                    try:
-                        page.goto(url, wait_until="commit", timeout=SLOW)
-                        expect(page.locator(f".ie-explorer, {CELL_ERROR}").first).to_be_visible(timeout=SLOW)
-                        assert not page.locator(CELL_ERROR).count(), page.locator(CELL_ERROR).first.inner_text()
-                        for product in PRODUCTS:
-                            seen.append(_plot_product(page, *product))
-                    finally:
-                        screenshot.parent.mkdir(parents=True, exist_ok=True)
-                        with contextlib.suppress(Exception):
-                            page.screenshot(path=str(screenshot), full_page=True)
-                finally:
-                    browser.close()
+            with chromium_page(url, ".ie-explorer", screenshot, viewport={"width": 1280, "height": 1400}) as (
+                    page, errors):
+                for product in PRODUCTS:
+                    seen.append(_plot_product(page, *product))
         except Exception as err:
             raise AssertionError(f"{err}\n--- Voila log (tail) ---\n{_tail(log)}") from err
     hi, swapi = seen
