@@ -10,6 +10,7 @@ from tests.test_browser import (
     CHROMIUM,
     SLOW,
     _tail,
+    _wait_for_painting,
     _wait_for_status,
     chromium_page,
     search_and_download,
@@ -35,16 +36,24 @@ def sdc(tmp_path_factory):
         yield server
 
 
-def _plot_product(page, instrument: str, data_level: str, descriptor: str) -> dict:
+def _plot_product(page, instrument: str, data_level: str, descriptor: str, unlike: dict | None = None) -> dict:
+    """Find, download and quick-look one product; return its row, and the size and drawing of its figure.
+
+    In Voila the quick-look is an ipympl canvas (the kernel has ipympl): its pixels are waited for, other than
+    ``unlike`` (the previous product's drawing).
+    """
     from playwright.sync_api import expect
 
     rows = search_and_download(page, instrument, data_level, descriptor, "2026-01-20")
     page.locator(".ie-quicklook").click()
     _wait_for_status(page, "Quick-look ready")
-    image = page.locator(".ie-output img")
-    expect(image).to_be_visible(timeout=SLOW)
-    return {"row": rows.first.inner_text(), "size": image.evaluate("img => [img.naturalWidth, img.naturalHeight]"),
-            "src": image.get_attribute("src"), "error": page.locator(".ie-error").inner_text()}
+    figure = page.locator(".ie-output .jupyter-matplotlib-figure").last  # ipympl's canvas widget
+    expect(figure).to_be_visible(timeout=SLOW)
+    image = figure.locator(".jupyter-matplotlib-canvas-div canvas").first  # the figure's pixels
+    drawing = _wait_for_painting(page, image, unlike=unlike)
+    box = image.bounding_box()
+    return {"row": rows.first.inner_text(), "size": [box["width"], box["height"]], "drawing": drawing,
+            "error": page.locator(".ie-error").inner_text()}
 
 
 def test_browser_explorer_plots_a_hi_map_and_a_swapi_l3a_product(sdc, tmp_path):
@@ -55,7 +64,7 @@ def test_browser_explorer_plots_a_hi_map_and_a_swapi_l3a_product(sdc, tmp_path):
             with chromium_page(url, ".ie-explorer", screenshot, viewport={"width": 1280, "height": 1400}) as (
                     page, errors):
                 for product in PRODUCTS:
-                    seen.append(_plot_product(page, *product))
+                    seen.append(_plot_product(page, *product, unlike=seen[-1]["drawing"] if seen else None))
         except Exception as err:
             raise AssertionError(f"{err}\n--- Voila log (tail) ---\n{_tail(log)}") from err
     hi, swapi = seen
@@ -65,5 +74,5 @@ def test_browser_explorer_plots_a_hi_map_and_a_swapi_l3a_product(sdc, tmp_path):
         assert plot["error"].strip() == ""
         assert plot["size"][0] > 300
         assert plot["size"][1] > 200
-    assert hi["src"] != swapi["src"]
+    assert hi["drawing"]["sum"] != swapi["drawing"]["sum"]  # the SWAPI plot replaced the Hi map
     assert errors == []
