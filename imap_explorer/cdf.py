@@ -428,6 +428,11 @@ def _direct_events(f: _File) -> bool:
     return isinstance(source, str) and bool(_DIRECT_EVENTS.search(source.lower().split("_", 3)[-1]))
 
 
+def _file_dims(f: _File) -> tuple[dict[str, tuple[str, ...]], set[str]]:
+    """:func:`resolve_dims` of a file's variables, as loading it names them (``event`` in a direct-event product)."""
+    return resolve_dims(f.variables, events=_direct_events(f))
+
+
 def _rule(var: _Var) -> Rule:
     if _is_time(var):
         return "time"
@@ -1049,7 +1054,7 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
     opened = _open_all(paths, on_error)
 
     ref = opened[0]
-    dims, coords = resolve_dims(ref.variables, events=_direct_events(ref))
+    dims, coords = _file_dims(ref)
     time_vars = sorted({d[0] for n, d in dims.items() if ref.variables[n].record_vary})
     # first/last time of each file, for ordering and overlaps (two single-record reads per file)
     for f in opened:
@@ -1067,7 +1072,7 @@ def _load(files: Any, *, variables: Any, time_range: Any, chunks: Chunks, on_err
     opened.sort(key=_priority, reverse=True)
     opened.sort(key=_start)
     ref = opened[0]
-    dims, coords = resolve_dims(ref.variables, events=_direct_events(ref))
+    dims, coords = _file_dims(ref)
     chosen = _needed(ref, variables, drop)
     for other in opened[1:]:
         for name in chosen:
@@ -1313,7 +1318,7 @@ def _file_day(file_path: Any) -> dt.date:
 def _last_time(path: Path) -> int | None:
     """The last valid time (TT2000) of a file's record axis, read from its last record; None if it has none."""
     f = _read_file(path, 0)
-    dims, _ = resolve_dims(f.variables, events=_direct_events(f))
+    dims, _ = _file_dims(f)
     last = None
     for name in {d[0] for n, d in dims.items() if f.variables[n].record_vary}:
         var = f.variables.get(name)

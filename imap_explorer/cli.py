@@ -9,9 +9,10 @@ never a traceback. ``ialirt`` and ``monitor`` come from :mod:`imap_explorer.iali
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from imap_explorer.config import set_options
@@ -65,18 +66,21 @@ def _cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A subcommand that runs ``module.name(args)``, imported only then (building the parser stays cheap)."""
+
+    def run(args: argparse.Namespace) -> int:
+        return int(getattr(importlib.import_module(module), name)(args) or 0)
+
+    return run
+
+
 # --------------------------------------------------------------------------- embedded SDC
 def _cmd_serve(args: argparse.Namespace) -> int:
     from imap_explorer.server import serve
 
     serve(args.archive, host=args.host, port=args.port, storage_port=args.storage_port, live=args.live)
     return 0
-
-
-def _cmd_keys(args: argparse.Namespace) -> int:
-    from imap_explorer.server import keys_command
-
-    return keys_command(args)
 
 
 def _cmd_make_archive(args: argparse.Namespace) -> int:
@@ -86,55 +90,6 @@ def _cmd_make_archive(args: argparse.Namespace) -> int:
                          instruments=args.instruments, ialirt=not args.no_ialirt)
     print(f"Wrote {len(paths)} files under {Path(args.directory).resolve()}")
     return 0
-
-
-# --------------------------------------------------------------------------- plots and the demo
-def _cmd_quicklook(args: argparse.Namespace) -> int:
-    from imap_explorer.plot import quicklook_command
-
-    return quicklook_command(args)
-
-
-def _cmd_coverage(args: argparse.Namespace) -> int:
-    from imap_explorer.coverage import coverage_command
-
-    return coverage_command(args)
-
-
-def _cmd_versions(args: argparse.Namespace) -> int:
-    from imap_explorer.versions import versions_command
-
-    return versions_command(args)
-
-
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from imap_explorer.versions import compare_command
-
-    return compare_command(args)
-
-
-def _cmd_sync(args: argparse.Namespace) -> int:
-    from imap_explorer.local import sync_command
-
-    return sync_command(args)
-
-
-def _cmd_local(args: argparse.Namespace) -> int:
-    from imap_explorer.local import local_command
-
-    return local_command(args)
-
-
-def _cmd_prune(args: argparse.Namespace) -> int:
-    from imap_explorer.local import prune_command
-
-    return prune_command(args)
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from imap_explorer.demo import run_demo
-
-    return run_demo(args)
 
 
 # --------------------------------------------------------------------------- parser
@@ -214,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("list", help="list keys (masked)")
     k = keys.add_parser("remove", help="delete a key")
     k.add_argument("key", help="the key (one starting with '-' goes after '--': keys remove -- -KEY)")
-    p.set_defaults(func=_cmd_keys)
+    p.set_defaults(func=_command("imap_explorer.server", "keys_command"))
 
     p = sub.add_parser("make-archive", help="write a synthetic IMAP archive (all ten instruments)")
     p.add_argument("directory", metavar="DIR")
@@ -238,9 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--companion", help="sky maps: 'uncertainty' or 'exposure' drawn beside each map")
     p.add_argument("--event", type=int, help="IDEX: draw the waveforms of this event (record index)")
     p.add_argument("-o", "--output", default="quicklook.png", help="image file (default quicklook.png)")
-    p.set_defaults(func=_cmd_quicklook, table="science")
+    p.set_defaults(func=_command("imap_explorer.plot", "quicklook_command"), table="science")
 
-    p = sub.add_parser("coverage", help="which products exist on which days, and their newest versions")
+    p = sub.add_parser("coverage", help="which products exist on which days, and their newest versions",
+                       parents=[sdc])
     p.add_argument("--instrument", help="instrument, e.g. mag (default: every instrument)")
     p.add_argument("--data-level", help="data level, e.g. l2")
     p.add_argument("--descriptor", help="descriptor, e.g. norm-gse")
@@ -250,32 +206,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ask the SDC (default) or list the local archive (offline)")
     p.add_argument("--with-inputs", action="store_true", help="add the products each product is made from")
     p.add_argument("-o", "--output", help="also save the calendar heat-map to this image (e.g. coverage.png)")
-    p.set_defaults(func=_cmd_coverage)
+    p.set_defaults(func=_command("imap_explorer.coverage", "coverage_command"))
 
-    p = sub.add_parser("versions", help="every version of one product-day, newest first")
+    p = sub.add_parser("versions", help="every version of one product-day, newest first", parents=[sdc])
     p.add_argument("product", metavar="NAME", help="a file name, or instrument/level/descriptor with --start-date")
     p.add_argument("--start-date", help="the day, YYYYMMDD (with a product)")
     p.add_argument("--repointing", help="the repointing (with a product)")
-    p.set_defaults(func=_cmd_versions)
+    p.set_defaults(func=_command("imap_explorer.versions", "versions_command"))
 
-    p = sub.add_parser("compare", help="what differs between two versions of a file")
+    p = sub.add_parser("compare", help="what differs between two versions of a file", parents=[sdc])
     p.add_argument("file_a", metavar="A", help="older file: a path, or a file name (downloaded if missing)")
     p.add_argument("file_b", metavar="B", help="newer file")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(func=_cmd_compare)
+    p.set_defaults(func=_command("imap_explorer.versions", "compare_command"))
 
-    p = sub.add_parser("sync", help="download every file ingested since a date or since the last sync")
+    p = sub.add_parser("sync", help="download every file ingested since a date or since the last sync",
+                       parents=[sdc])
     p.add_argument("--instrument", required=True, help="instrument, e.g. mag")
     p.add_argument("--data-level", help="data level, e.g. l2")
     p.add_argument("--descriptor", help="descriptor, e.g. norm-gse")
     p.add_argument("--since", help="first ingestion day, YYYYMMDD (default: the last sync of this selection)")
     p.add_argument("--start-date", help="only files from this day, YYYYMMDD")
     p.add_argument("--end-date", help="only files up to this day, YYYYMMDD")
-    p.set_defaults(func=_cmd_sync)
+    p.set_defaults(func=_command("imap_explorer.local", "sync_command"))
 
-    for name, func, help_text in (("local", _cmd_local, "list the files in the local archive (IMAP_DATA_DIR)"),
-                                  ("prune", _cmd_prune, "remove superseded versions from the local archive")):
-        p = sub.add_parser(name, help=help_text)
+    for name, help_text in (("local", "list the files in the local archive (IMAP_DATA_DIR)"),
+                            ("prune", "remove superseded versions from the local archive")):
+        p = sub.add_parser(name, help=help_text, parents=[sdc])
         p.add_argument("--instrument", help="instrument, e.g. mag")
         p.add_argument("--data-level", help="data level, e.g. l2")
         p.add_argument("--descriptor", help="descriptor, e.g. norm-gse")
@@ -283,13 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--end-date", help="last file date, YYYYMMDD")
         if name == "prune":
             p.add_argument("--delete", action="store_true", help="really delete (default: only list them)")
-        p.set_defaults(func=func)
+        p.set_defaults(func=_command("imap_explorer.local", f"{name}_command"))
 
     p = sub.add_parser("demo", help="build a synthetic archive, serve it, and open the Explorer")
     p.add_argument("--archive", help="archive directory (default: a per-user cache folder)")
     p.add_argument("--port", type=int, default=8866, help="port of the Explorer app (default 8866)")
     p.add_argument("--no-browser", action="store_true", help="only print the URL to open")
-    p.set_defaults(func=_cmd_demo)
+    p.set_defaults(func=_command("imap_explorer.demo", "run_demo"))
 
     from imap_explorer.ialirt.cli import add_parsers as add_ialirt_parsers
 

@@ -381,13 +381,12 @@ def compare(file_a: Any, file_b: Any) -> Comparison:
     ...                     "imap_swapi_l3a_proton-sw_20260120_v004.cdf")  # doctest: +SKIP
     >>> report.variables_added  # doctest: +SKIP
     """
-    from imap_explorer.cdf import _read_file, load, resolve_dims
+    from imap_explorer.cdf import _file_dims, _read_file, load
 
     path_a, path_b = _resolve(file_a), _resolve(file_b)
     meta_a, meta_b = _read_file(path_a, 0), _read_file(path_b, 1)
     names_a, names_b = set(meta_a.variables), set(meta_b.variables)
-    dims_a, _ = resolve_dims(meta_a.variables)
-    dims_b, _ = resolve_dims(meta_b.variables)
+    (dims_a, _), (dims_b, _) = _file_dims(meta_a), _file_dims(meta_b)  # as load() names them
 
     def shape_text(meta: Any, dims: dict[str, tuple[str, ...]], name: str) -> str:
         var = meta.variables[name]

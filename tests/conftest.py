@@ -30,13 +30,22 @@ def sdc_writer(tmp_path) -> dict[str, Path]:
 
 
 @pytest.fixture
-def sample_sdc(tmp_path):
-    """A LocalSDC over a private, writable copy of the small sample archive (``server.sample``)."""
+def sample_names() -> tuple[str, ...]:
+    """The files in ``sample_sdc``'s archive: ``server.sample.SAMPLE_FILES``; a test module overrides this fixture
+    to serve names of its own."""
+    from imap_explorer.server.sample import SAMPLE_FILES
+
+    return SAMPLE_FILES
+
+
+@pytest.fixture
+def sample_sdc(tmp_path, sample_names):
+    """A LocalSDC over a private, writable sample archive (``server.sample``) of the files ``sample_names``."""
     from imap_explorer.server import LocalSDC
     from imap_explorer.server.sample import write_sample_archive
 
     root = tmp_path / "archive"
-    write_sample_archive(root)
+    write_sample_archive(root, sample_names)
     with LocalSDC(root) as server:
         yield server
 
@@ -52,11 +61,18 @@ def pytest_configure(config):
     os.environ.setdefault("IMAP_EXPLORER_SOURCE", "local")
 
 
+@pytest.fixture(scope="session")
+def _user_cache(tmp_path_factory) -> Path:
+    """The tests' own ``XDG_CACHE_HOME`` (one a session): LocalSDC's index of a read-only archive goes there."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch, tmp_path):
+def _clean_env(monkeypatch, tmp_path, _user_cache):
     for name in ("IMAP_API_KEY", "IMAP_ACCESS_TOKEN", "IMAP_DATA_ACCESS_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("IMAP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_user_cache))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     yield
     import sys
@@ -65,14 +81,25 @@ def _clean_env(monkeypatch, tmp_path):
         sys.modules["matplotlib.pyplot"].close("all")
 
 
+def read_only(root: Path) -> Path:
+    """Take the write permission off ``root`` and everything below it; return ``root``.
+
+    A LocalSDC over it then keeps its index in the (tests') user cache instead of beside the archive
+    (``server.index.default_db_path``), so tests that share the tree cannot leave files in it for others to find.
+    """
+    for path in [*root.rglob("*"), root]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    return root
+
+
 @pytest.fixture(scope="session")
 def synthetic_archive(tmp_path_factory) -> Path:
-    """A read-only synthetic archive (MAG and SWE, two days). Copy it before writing into it."""
+    """A read-only synthetic archive (MAG and SWE, two days), shared by the session. Copy it to write into it."""
     from imap_explorer.synthetic import make_archive
 
     root = tmp_path_factory.mktemp("synthetic-archive")
     make_archive(root, start=ARCHIVE_START, days=ARCHIVE_DAYS, seed=1, instruments=("mag", "swe"))
-    return root
+    return read_only(root)
 
 
 @pytest.fixture

@@ -115,6 +115,35 @@ def voila_app(api_url: str, data_dir: Path, scratch: Path, notebook: Path = APP)
                 proc.wait()
 
 
+@contextlib.contextmanager
+def chromium_page(url: str, ready: str, screenshot: Path, viewport: dict[str, int]):
+    """Debian's headless Chromium on ``url``; yield ``(page, errors)`` once the ``ready`` selector shows.
+
+    A notebook cell that failed instead (Voila shows its traceback) fails at once with the cell's words. ``errors``
+    gathers the page's JavaScript errors. A full-page screenshot goes to ``screenshot`` at the end, pass or fail.
+    """
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport=viewport)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            try:
+                page.goto(url, wait_until="commit", timeout=SLOW)
+                expect(page.locator(f"{ready}, {CELL_ERROR}").first).to_be_visible(timeout=SLOW)
+                if page.locator(CELL_ERROR).count():
+                    raise AssertionError(f"the app notebook failed: {page.locator(CELL_ERROR).first.inner_text()}")
+                yield page, errors
+            finally:
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+
+
 @pytest.fixture
 def sdc(synthetic_archive, tmp_path):
     from imap_explorer.server import LocalSDC
@@ -227,98 +256,90 @@ def _settled_painting(page, canvas) -> dict:
     raise AssertionError("the quick-look's canvas kept changing")
 
 
+def search_and_download(page, instrument: str, data_level: str, descriptor: str, day: str):
+    """Pick a product and one day in the pickers, search, select the one file found and download it.
+
+    The levels and descriptors come from the instrument's catalog (a query the kernel runs): each is waited for
+    before it is picked. Returns the results table's rows.
+    """
+    from playwright.sync_api import expect
+
+    page.locator(".ie-instrument select").select_option(instrument)
+    expect(page.locator(".ie-data-level select option", has_text=data_level)).to_have_count(1, timeout=SLOW)
+    page.locator(".ie-data-level select").select_option(data_level)
+    expect(page.locator(".ie-descriptor select option", has_text=descriptor)).to_have_count(1, timeout=SLOW)
+    page.locator(".ie-descriptor select").select_option(descriptor)
+    page.locator(".ie-start-date input").fill(day)
+    page.locator(".ie-end-date input").fill(day)
+    _wait_for_status(page, f"{instrument} {data_level} {descriptor}")
+    page.locator(".ie-search").click()
+    rows = page.locator(".ie-results select option")
+    expect(rows).to_have_count(1, timeout=SLOW)
+    _wait_for_status(page, "1 file found")
+    page.locator(".ie-results select").select_option(index=0)
+    page.locator(".ie-download").click()
+    _wait_for_status(page, "Downloaded 1 file")
+    return rows
+
+
 def drive_explorer(url: str, screenshot: Path) -> dict:
     """Pick MAG / l2 / norm-gse on 2026-01-20, search, select, download, quick-look, zoom, load.
 
     Return what the page shows, and what the probe read from the kernel before and after the zoom and the load.
     """
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1100})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            try:
-                page.goto(url, wait_until="commit", timeout=SLOW)
-                # The Explorer, or the error output of a cell that failed (Voila shows tracebacks).
-                first = page.locator(f".ie-explorer, {CELL_ERROR}").first
-                expect(first).to_be_visible(timeout=SLOW)
-                if page.locator(CELL_ERROR).count():
-                    raise AssertionError(f"the app notebook failed: {page.locator(CELL_ERROR).first.inner_text()}")
-                # The catalog query runs when the Explorer is displayed: wait for the archive's descriptors.
-                expect(page.locator(".ie-descriptor select option", has_text="norm-gse")).to_have_count(1,
-                                                                                                     timeout=SLOW)
-                page.locator(".ie-instrument select").select_option("mag")
-                page.locator(".ie-data-level select").select_option("l2")
-                page.locator(".ie-descriptor select").select_option("norm-gse")
-                page.locator(".ie-start-date input").fill("2026-01-20")
-                page.locator(".ie-end-date input").fill("2026-01-20")
-                _wait_for_status(page, "mag l2 norm-gse")
-                page.locator(".ie-search").click()
+    with chromium_page(url, ".ie-explorer", screenshot, viewport={"width": 1280, "height": 1100}) as (page, errors):
+        rows = search_and_download(page, "mag", "l2", "norm-gse", "2026-01-20")
+        expect(rows.first).to_have_text(_ends_with("yes"), timeout=SLOW)
 
-                rows = page.locator(".ie-results select option")
-                expect(rows).to_have_count(1, timeout=SLOW)
-                _wait_for_status(page, "1 file found")
-                page.locator(".ie-results select").select_option(index=0)
-                page.locator(".ie-download").click()
-                _wait_for_status(page, "Downloaded 1 file")
-                expect(rows.first).to_have_text(_ends_with("yes"), timeout=SLOW)
+        page.locator(".ie-quicklook").click()
+        _wait_for_status(page, "Quick-look ready")
+        figure = page.locator(".ie-output .jupyter-matplotlib-figure")  # ipympl's canvas widget
+        expect(figure).to_be_visible(timeout=SLOW)
+        before = _wait_for_probe(page, "state.draws >= 1")  # the front end has had it drawn
+        image = figure.locator(".jupyter-matplotlib-canvas-div canvas").first  # the figure's pixels
+        top = figure.locator(".jupyter-matplotlib-canvas-div canvas").last  # takes the mouse events
+        first_image = _settled_painting(page, image)
+        box = top.bounding_box()
+        size = [box["width"], box["height"]]
 
-                page.locator(".ie-quicklook").click()
-                _wait_for_status(page, "Quick-look ready")
-                figure = page.locator(".ie-output .jupyter-matplotlib-figure")  # ipympl's canvas widget
-                expect(figure).to_be_visible(timeout=SLOW)
-                before = _wait_for_probe(page, "state.draws >= 1")  # the front end has had it drawn
-                image = figure.locator(".jupyter-matplotlib-canvas-div canvas").first  # the figure's pixels
-                top = figure.locator(".jupyter-matplotlib-canvas-div canvas").last  # takes the mouse events
-                first_image = _settled_painting(page, image)
-                box = top.bounding_box()
-                size = [box["width"], box["height"]]
+        # The toolbar's zoom mode, then a box dragged over 40 % to 45 % of the top panel's width.
+        figure.locator(".jupyter-matplotlib-button[title^='Zoom to rectangle']").click()
+        x0, y0, x1, y1 = before["axes"]  # figure pixels, from the bottom
+        scale = box["width"] / before["width"]  # CSS pixels per figure pixel
+        left, right = x0 + 0.40 * (x1 - x0), x0 + 0.45 * (x1 - x0)
+        upper, lower = before["height"] - y1 + 5, before["height"] - y0 - 5
+        page.mouse.move(box["x"] + left * scale, box["y"] + upper * scale)
+        page.mouse.down()
+        page.mouse.move(box["x"] + right * scale, box["y"] + lower * scale, steps=8)
+        page.mouse.up()
+        after = _wait_for_probe(page, f"state.time_range && state.xlim[0] > {before['xlim'][0]} "
+                                      f"&& state.draws > {before['draws']}")
+        _wait_for_status(page, "now take just this")
+        _wait_for_painting(page, image, unlike=first_image)  # the zoomed view is shown
+        zoomed = image.evaluate("canvas => canvas.toDataURL('image/png')")  # what the page shows
+        range_label = page.locator(".ie-time-range").inner_text()
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        screenshot.with_name(f"{screenshot.stem}-zoomed.png").write_bytes(
+            base64.b64decode(zoomed.split(",", 1)[1]))
 
-                # The toolbar's zoom mode, then a box dragged over 40 % to 45 % of the top panel's width.
-                figure.locator(".jupyter-matplotlib-button[title^='Zoom to rectangle']").click()
-                x0, y0, x1, y1 = before["axes"]  # figure pixels, from the bottom
-                scale = box["width"] / before["width"]  # CSS pixels per figure pixel
-                left, right = x0 + 0.40 * (x1 - x0), x0 + 0.45 * (x1 - x0)
-                upper, lower = before["height"] - y1 + 5, before["height"] - y0 - 5
-                page.mouse.move(box["x"] + left * scale, box["y"] + upper * scale)
-                page.mouse.down()
-                page.mouse.move(box["x"] + right * scale, box["y"] + lower * scale, steps=8)
-                page.mouse.up()
-                after = _wait_for_probe(page, f"state.time_range && state.xlim[0] > {before['xlim'][0]} "
-                                              f"&& state.draws > {before['draws']}")
-                _wait_for_status(page, "now take just this")
-                _wait_for_painting(page, image, unlike=first_image)  # the zoomed view is shown
-                zoomed = image.evaluate("canvas => canvas.toDataURL('image/png')")  # what the page shows
-                range_label = page.locator(".ie-time-range").inner_text()
-                screenshot.parent.mkdir(parents=True, exist_ok=True)
-                screenshot.with_name(f"{screenshot.stem}-zoomed.png").write_bytes(
-                    base64.b64decode(zoomed.split(",", 1)[1]))
-
-                page.locator(".ie-load").click()
-                _wait_for_status(page, "Loaded 1 file")
-                loaded = _wait_for_probe(page, f"state.epochs && state.epochs[0] !== {json.dumps(after['epochs'][0])}")
-                seen = {
-                    "rows": rows.all_inner_texts(),
-                    "status": page.locator(".ie-status").inner_text(),
-                    "error": page.locator(".ie-error").inner_text(),
-                    "progress": page.locator(".ie-explorer .widget-label", has_text="files").all_inner_texts(),
-                    "canvas_size": size,
-                    "page_errors": errors,
-                    "before": before,
-                    "after": after,
-                    "loaded": loaded,
-                    "range_label": range_label,
-                    "load_status": page.locator(".ie-status").inner_text(),
-                }
-            finally:
-                screenshot.parent.mkdir(parents=True, exist_ok=True)
-                with contextlib.suppress(Exception):
-                    page.screenshot(path=str(screenshot), full_page=True)
-        finally:
-            browser.close()
+        page.locator(".ie-load").click()
+        _wait_for_status(page, "Loaded 1 file")
+        loaded = _wait_for_probe(page, f"state.epochs && state.epochs[0] !== {json.dumps(after['epochs'][0])}")
+        seen = {
+            "rows": rows.all_inner_texts(),
+            "status": page.locator(".ie-status").inner_text(),
+            "error": page.locator(".ie-error").inner_text(),
+            "progress": page.locator(".ie-explorer .widget-label", has_text="files").all_inner_texts(),
+            "canvas_size": size,
+            "page_errors": errors,
+            "before": before,
+            "after": after,
+            "loaded": loaded,
+            "range_label": range_label,
+            "load_status": page.locator(".ie-status").inner_text(),
+        }
     return seen
 
 

@@ -3,19 +3,17 @@ product are found, downloaded and plotted (see ``test_browser.py`` for how VoilÃ
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 from tests.test_browser import (
     ARTIFACTS,
-    CELL_ERROR,
     CHROMIUM,
-    CHROMIUM_ARGS,
     SLOW,
-    _settled_painting,
     _tail,
+    _wait_for_painting,
     _wait_for_status,
+    chromium_page,
+    search_and_download,
     voila_app,
 )
 
@@ -38,62 +36,35 @@ def sdc(tmp_path_factory):
         yield server
 
 
-def _plot_product(page, instrument: str, data_level: str, descriptor: str) -> dict:
+def _plot_product(page, instrument: str, data_level: str, descriptor: str, unlike: dict | None = None) -> dict:
+    """Find, download and quick-look one product; return its row, and the size and drawing of its figure.
+
+    In Voila the quick-look is an ipympl canvas (the kernel has ipympl): its pixels are waited for, other than
+    ``unlike`` (the previous product's drawing).
+    """
     from playwright.sync_api import expect
 
-    page.locator(".ie-instrument select").select_option(instrument)
-    # the levels and descriptors come from the instrument's catalog: the level first, then its descriptors
-    expect(page.locator(".ie-data-level select option", has_text=data_level)).to_have_count(1, timeout=SLOW)
-    page.locator(".ie-data-level select").select_option(data_level)
-    expect(page.locator(".ie-descriptor select option", has_text=descriptor)).to_have_count(1, timeout=SLOW)
-    page.locator(".ie-descriptor select").select_option(descriptor)
-    page.locator(".ie-start-date input").fill("2026-01-20")
-    page.locator(".ie-end-date input").fill("2026-01-20")
-    _wait_for_status(page, f"{instrument} {data_level} {descriptor}")
-    page.locator(".ie-search").click()
-    rows = page.locator(".ie-results select option")
-    expect(rows).to_have_count(1, timeout=SLOW)
-    _wait_for_status(page, "1 file found")
-    page.locator(".ie-results select").select_option(index=0)
-    page.locator(".ie-download").click()
-    _wait_for_status(page, "Downloaded 1 file")
+    rows = search_and_download(page, instrument, data_level, descriptor, "2026-01-20")
     page.locator(".ie-quicklook").click()
     _wait_for_status(page, "Quick-look ready")
-    # the Explorer's quick-look is ipympl's canvas widget (interactive in Voila); read the pixels it paints
-    figure = page.locator(".ie-output .jupyter-matplotlib-figure")
-    expect(figure).to_have_count(1, timeout=SLOW)  # the previous product's canvas was replaced, not kept
-    image = figure.locator(".jupyter-matplotlib-canvas-div canvas").first
-    painting = _settled_painting(page, image)
-    return {"row": rows.first.inner_text(), "size": image.evaluate("c => [c.width, c.height]"),
-            "src": image.evaluate("c => c.toDataURL('image/png')"), "painting": painting,
+    figure = page.locator(".ie-output .jupyter-matplotlib-figure").last  # ipympl's canvas widget
+    expect(figure).to_be_visible(timeout=SLOW)
+    image = figure.locator(".jupyter-matplotlib-canvas-div canvas").first  # the figure's pixels
+    drawing = _wait_for_painting(page, image, unlike=unlike)
+    box = image.bounding_box()
+    return {"row": rows.first.inner_text(), "size": [box["width"], box["height"]], "drawing": drawing,
             "error": page.locator(".ie-error").inner_text()}
 
 
 def test_browser_explorer_plots_a_hi_map_and_a_swapi_l3a_product(sdc, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
-
     screenshot = ARTIFACTS / "explorer-hi-swapi.png"
+    seen = []
     with voila_app(sdc.url, tmp_path / "voila-data", tmp_path) as (url, log):
-        seen = []
         try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-                try:
-                    page = browser.new_page(viewport={"width": 1280, "height": 1400})
-                    errors: list[str] = []
-                    page.on("pageerror", lambda exc: errors.append(str(exc)))
-                    try:
-                        page.goto(url, wait_until="commit", timeout=SLOW)
-                        expect(page.locator(f".ie-explorer, {CELL_ERROR}").first).to_be_visible(timeout=SLOW)
-                        assert not page.locator(CELL_ERROR).count(), page.locator(CELL_ERROR).first.inner_text()
-                        for product in PRODUCTS:
-                            seen.append(_plot_product(page, *product))
-                    finally:
-                        screenshot.parent.mkdir(parents=True, exist_ok=True)
-                        with contextlib.suppress(Exception):
-                            page.screenshot(path=str(screenshot), full_page=True)
-                finally:
-                    browser.close()
+            with chromium_page(url, ".ie-explorer", screenshot, viewport={"width": 1280, "height": 1400}) as (
+                    page, errors):
+                for product in PRODUCTS:
+                    seen.append(_plot_product(page, *product, unlike=seen[-1]["drawing"] if seen else None))
         except Exception as err:
             raise AssertionError(f"{err}\n--- Voila log (tail) ---\n{_tail(log)}") from err
     hi, swapi = seen
@@ -103,5 +74,5 @@ def test_browser_explorer_plots_a_hi_map_and_a_swapi_l3a_product(sdc, tmp_path):
         assert plot["error"].strip() == ""
         assert plot["size"][0] > 300
         assert plot["size"][1] > 200
-    assert hi["src"] != swapi["src"]
+    assert hi["drawing"]["sum"] != swapi["drawing"]["sum"]  # the SWAPI plot replaced the Hi map
     assert errors == []

@@ -143,6 +143,33 @@ def test_cli_upload_with_key_prints_the_key(httpserver, url, capsys, tmp_path):
     assert out == f"Uploaded {NAME} as {sdc_key(NAME)}\n"
 
 
+
+@pytest.mark.parametrize("argv", [
+    ["coverage", "--start-date", "20260101", "--end-date", "20260102"],
+    ["versions", "imap_mag_l2_norm-gse_20260120_v001.cdf"],
+    ["compare", "a.cdf", "b.cdf"],
+    ["sync", "--instrument", "mag"],
+    ["local"],
+    ["prune"],
+])
+def test_cli_sdc_flags_after_every_command_that_uses_them(argv):
+    from imap_explorer.cli import build_parser
+
+    args = build_parser().parse_args([*argv, "--url", "http://sdc.test", "--data-dir", "here", "--api-key=-K"])
+    assert (args.url, args.data_dir, args.api_key) == ("http://sdc.test", "here", "-K")
+    before = build_parser().parse_args(["--url", "http://sdc.test", *argv])  # given before, kept
+    assert before.url == "http://sdc.test"
+
+
+def test_cli_local_after_the_command_reads_that_data_dir(capsys, tmp_path):
+    from imap_explorer.server.sample import write_sample_archive
+
+    write_sample_archive(tmp_path / "mine", (NAME,))
+    code, out, err = run(capsys, "local", "--data-dir", str(tmp_path / "mine"))
+    assert (code, err) == (0, "")
+    assert NAME in out
+    assert str(tmp_path / "mine") in out
+
 def _subprocess_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAP_")}
     env.update(extra)

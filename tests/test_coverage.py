@@ -9,7 +9,7 @@ import pytest
 
 import imap_explorer as ie
 from imap_explorer.coverage import INPUTS, format_coverage, inputs_of, plot_coverage
-from imap_explorer.server import TEST_WRITE_KEY, LocalSDC
+from imap_explorer.server import TEST_WRITE_KEY
 from imap_explorer.server.sample import write_sample_archive
 
 #: Days 01..05 of MAG L2 GSE with a gap on 03 and two versions on 02 and 04 (04's newer one unreleased); SWE L2 on
@@ -31,13 +31,15 @@ NAMES = (
 
 
 @pytest.fixture
-def sdc(tmp_path):
-    root = tmp_path / "archive"
-    write_sample_archive(root, NAMES)
-    with LocalSDC(root) as server:
-        server.set_released("imap_mag_l2_norm-gse_20260104_v002.0001.cdf", False)
-        with ie.set_options(url=server.url):
-            yield server
+def sample_names():
+    return NAMES
+
+
+@pytest.fixture
+def sdc(sample_sdc):
+    sample_sdc.set_released("imap_mag_l2_norm-gse_20260104_v002.0001.cdf", False)
+    with ie.set_options(url=sample_sdc.url):
+        yield sample_sdc
 
 
 def test_coverage_days_gaps_and_newest_versions(sdc):

@@ -732,3 +732,14 @@ def test_writers_silence_cdflib_and_restore_its_logger(tmp_path, caplog):
     assert (logger.level, logger.propagate) == before
     assert len(list(tmp_path.rglob("*.cdf"))) == 3
     assert not [p for p in tmp_path.rglob(".synthetic-*")]
+
+
+def test_make_archive_writes_the_ialirt_stream_without_mag_too(tmp_path):
+    """make-archive --instruments swe (I-ALiRT on by default) wrote no I-ALiRT stream: the MAG-less days skipped it."""
+    from imap_explorer.synthetic import make_archive
+
+    paths = make_archive(tmp_path, start="2026-01-20", days=1, seed=3, instruments=("swe",), ialirt=True)
+    names = [p.name for p in paths]
+    assert any(n.startswith("imap_ialirt_l1_") for n in names), names
+    assert any(n.startswith("imap_swe_") for n in names)
+    assert not any(n.startswith("imap_mag_") for n in names)

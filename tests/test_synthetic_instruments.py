@@ -352,7 +352,8 @@ def test_explorer_offers_every_instrument_with_its_levels_and_descriptors(fleet_
 def test_cli_make_archive_writes_the_chosen_instruments(tmp_path, capsys):
     from imap_explorer.cli import main
 
-    assert main(["make-archive", str(tmp_path / "a"), "--days", "1", "--instruments", "idex", "glows"]) == 0
+    assert main(["make-archive", str(tmp_path / "a"), "--days", "1", "--instruments", "idex", "glows",
+                 "--no-ialirt"]) == 0  # the I-ALiRT stream is written with any instruments unless left out
     names = sorted(p.name for p in (tmp_path / "a").rglob("*.cdf"))
     assert names == ["imap_glows_l3a_hist_20260120-repoint00132_v001.cdf",
                      "imap_glows_l3e_survival-probability-hi-45_20260120-repoint00132_v001.cdf",

@@ -142,3 +142,23 @@ def test_compare_cli_downloads_names_and_prints(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("imap-explorer compare: error: No file at")
+
+
+def test_compare_names_the_event_axis_of_direct_events_as_load_does(tmp_path):
+    """A direct-event product's unnamed axis is 'event' in the loaded Dataset, and so in what compare reports."""
+    from tests.test_cdf import tt, write_cdf
+    from tests.test_load_dims import DOUBLE, time_var
+
+    def version(name: str, n_events: int):
+        data = np.arange(2.0 * n_events).reshape(2, n_events)
+        return write_cdf(tmp_path / name, [
+            time_var("Epoch", tt("2024-05-23T00:00", "2024-05-23T00:04")),
+            ({"Variable": "p0_tof", "Data_Type": DOUBLE, "Dim_Sizes": [n_events]},
+             {"DEPEND_0": "Epoch", "VAR_TYPE": "data"}, data),
+        ])
+
+    old = version("imap_codice_l2_lo-direct-events_20240523_v001.cdf", 5)
+    new = version("imap_codice_l2_lo-direct-events_20240523_v002.cdf", 6)
+    assert ie.load(new).p0_tof.dims == ("Epoch", "event")
+    report = ie.compare(old, new)
+    assert report.dims_changed == {"p0_tof": ("Epoch:2, event:5", "Epoch:2, event:6")}

@@ -10,8 +10,6 @@ import pytest
 
 from imap_explorer import Explorer
 from imap_explorer._coverage_view import MAX_CELLS_ACROSS
-from imap_explorer.server import LocalSDC
-from imap_explorer.server.sample import write_sample_archive
 
 NAMES = (
     "imap_mag_l2_norm-gse_20260101_v001.0001.cdf",
@@ -24,11 +22,13 @@ NAMES = (
 
 
 @pytest.fixture
-def sdc(tmp_path):
-    root = tmp_path / "archive"
-    write_sample_archive(root, NAMES)
-    with LocalSDC(root) as server:
-        yield server
+def sample_names():
+    return NAMES
+
+
+@pytest.fixture
+def sdc(sample_sdc):
+    return sample_sdc
 
 
 def _explorer(sdc, **kwargs):

@@ -121,33 +121,10 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
     for k in range(int(days)):
         day = first + np.timedelta64(k, "D")
         written.extend(write_day(root, k, model=model, instruments=chosen))
-        if "mag" not in chosen:
-            written.extend(write_swe_day(root, day, model=model) if "swe" in chosen else [])
-            continue
-        gen = _generation_dates(day)
-        for sensor in ("mago", "magi"):
-            for level in ("l1b", "l1c"):
-                written.append(write_mag_l1(root, day, level, sensor, model=model,
-                                            burst_fill=BURST_FILL_HOURS if k == 0 and level == "l1c" else None))
-        for frame in FRAMES:
-            descriptor = f"norm-{frame}"
-            if frame == "dsrf" and k == special:
-                written.append(write_mag_l2_legacy(root, day, frame, model=model))
-                continue
-            tags = {"day0"} if k == 0 else set()
-            tags |= {"special"} if k == special else set()
-            plan = next((VERSION_PLAN[(descriptor, t)] for t in sorted(tags) if (descriptor, t) in VERSION_PLAN), None)
-            for version in plan or ["v001.0001"]:
-                offset = VERSION_OFFSETS.get(version) if plan else None
-                written.append(write_mag_l2(root, day, descriptor, model=model, version=version, offset=offset,
-                                            generation_date=gen[version]))
-                if plan and version in UNRELEASED_VERSIONS.get(descriptor, ()):
-                    unreleased.append(written[-1].name)
-        if k == 0:
-            for frame in BURST_FRAMES:
-                written.append(write_mag_l2(root, day, f"burst-{frame}", rate=BURST_RATE, hours=BURST_HOURS,
-                                            model=model))
-        written.extend(write_swe_day(root, day, model=model) if "swe" in chosen else [])
+        if "mag" in chosen:
+            written.extend(_write_mag_day(root, day, k, special, model, unreleased))
+        if "swe" in chosen:
+            written.extend(write_swe_day(root, day, model=model))
         if ialirt:
             from imap_explorer.synthetic.ialirt import write_ialirt_day
 
@@ -158,6 +135,40 @@ def make_archive(root: str | os.PathLike[str], *, start="2026-01-20", days: int 
     names = (read_unreleased(root) - {p.name for p in written}) | set(unreleased)
     _write_manifest(root, sorted(names))
     return sorted(written)
+
+
+def _write_mag_day(root: Path, day: np.datetime64, k: int, special: int, model: SolarWind,
+                   unreleased: list[str]) -> list[Path]:
+    """Write MAG's files of day ``k`` and return their paths.
+
+    L1B/L1C of both sensors, the L2 frames with the version plan of days 0 and ``special``, the burst products on
+    day 0. The names of unreleased versions are appended to ``unreleased``.
+    """
+    written: list[Path] = []
+    gen = _generation_dates(day)
+    for sensor in ("mago", "magi"):
+        for level in ("l1b", "l1c"):
+            written.append(write_mag_l1(root, day, level, sensor, model=model,
+                                        burst_fill=BURST_FILL_HOURS if k == 0 and level == "l1c" else None))
+    for frame in FRAMES:
+        descriptor = f"norm-{frame}"
+        if frame == "dsrf" and k == special:
+            written.append(write_mag_l2_legacy(root, day, frame, model=model))
+            continue
+        tags = {"day0"} if k == 0 else set()
+        tags |= {"special"} if k == special else set()
+        plan = next((VERSION_PLAN[(descriptor, t)] for t in sorted(tags) if (descriptor, t) in VERSION_PLAN), None)
+        for version in plan or ["v001.0001"]:
+            offset = VERSION_OFFSETS.get(version) if plan else None
+            written.append(write_mag_l2(root, day, descriptor, model=model, version=version, offset=offset,
+                                        generation_date=gen[version]))
+            if plan and version in UNRELEASED_VERSIONS.get(descriptor, ()):
+                unreleased.append(written[-1].name)
+    if k == 0:
+        for frame in BURST_FRAMES:
+            written.append(write_mag_l2(root, day, f"burst-{frame}", rate=BURST_RATE, hours=BURST_HOURS,
+                                        model=model))
+    return written
 
 
 def _generation_dates(day: np.datetime64) -> dict[str, str]:
