@@ -33,7 +33,7 @@ from matplotlib.lines import Line2D
 
 __all__ = ["GAP_FACTOR", "MAX_SPECTROGRAM_COLUMNS", "BinnedSpectrogram", "MinMaxLine", "add_binned_spectrogram",
            "add_minmax_line", "cell_edges", "column_means", "gap_mask", "insert_gaps", "lone_samples",
-           "minmax_decimate", "ns_to_num", "num_to_ns", "record_cells", "time_bins"]
+           "minmax_decimate", "nonfinite", "ns_to_num", "num_to_ns", "record_cells", "time_bins"]
 
 #: An interval longer than GAP_FACTOR times both neighbouring intervals is drawn as a gap.
 GAP_FACTOR = 3.0
@@ -92,12 +92,44 @@ def insert_gaps(t: np.ndarray, y: np.ndarray, factor: float = GAP_FACTOR) -> tup
     return t_new, y_new
 
 
-def lone_samples(y: np.ndarray) -> np.ndarray:
+def nonfinite(y: np.ndarray, candidates: np.ndarray | None = None, step: int = 1 << 20) -> np.ndarray:
+    """Indices of the non-finite samples of ``y`` (NaN, inf), ascending.
+
+    ``candidates``, when given, are indices that include every non-finite sample (e.g. those where the norm
+    of a vector is non-finite, for one of its components): only they are looked at. Otherwise ``y`` is
+    searched in cache-sized chunks: a full-size boolean temporary costs more in fresh memory than the search.
+
+    Examples
+    --------
+    >>> nonfinite(np.array([1.0, np.nan, 2.0, np.inf])).tolist()
+    [1, 3]
+    >>> nonfinite(np.array([1.0, np.nan, 2.0, np.inf]), candidates=np.array([0, 1])).tolist()
+    [1]
+    """
+    y = np.asarray(y)
+    if y.dtype.kind not in "fc":
+        return np.empty(0, np.intp)
+    if candidates is not None:
+        candidates = np.asarray(candidates, dtype=np.intp)
+        return candidates[~np.isfinite(y[candidates])]
+    y = y.ravel()
+    found = []
+    mask = np.empty(min(step, y.size), bool)
+    for a in range(0, y.size, step):
+        chunk = y[a:a + step]
+        m = mask[:chunk.size]
+        np.isfinite(chunk, out=m)
+        if not m.all():
+            found.append(np.flatnonzero(~m) + a)
+    return np.concatenate(found) if found else np.empty(0, np.intp)
+
+
+def lone_samples(y: np.ndarray, breaks: np.ndarray | None = None) -> np.ndarray:
     """Indices of the finite samples whose neighbours are both non-finite (or missing, at the ends).
 
     A line needs two neighbouring finite points, so these samples draw no pixel on their own, decimated or not:
-    :func:`add_minmax_line` marks them. Only the non-finite positions are listed (no full-size temporaries
-    beyond one boolean mask).
+    :func:`add_minmax_line` marks them. ``breaks`` may give indices that include every non-finite sample (see
+    :func:`nonfinite`); only the non-finite positions are listed, without full-size temporaries.
 
     Examples
     --------
@@ -109,7 +141,7 @@ def lone_samples(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     if y.dtype.kind not in "fc":
         return np.arange(y.size) if y.size == 1 else np.empty(0, np.intp)
-    breaks = np.flatnonzero(~np.isfinite(y))
+    breaks = nonfinite(y, breaks)
     # with a virtual break before the first and after the last sample, a lone sample sits between two
     # breaks two positions apart
     bounds = np.concatenate([[-1], breaks, [y.size]])
@@ -290,13 +322,14 @@ class MinMaxLine(Line2D):
         super().draw(renderer)
 
 
-def add_minmax_line(ax, t, y, **kwargs) -> MinMaxLine:
+def add_minmax_line(ax, t, y, *, breaks: np.ndarray | None = None, **kwargs) -> MinMaxLine:
     """Add a :class:`MinMaxLine` of ``y`` against datetime64 ``t`` to ``ax`` and return it.
 
     The axes gets a date x axis and an ``xlim_changed`` callback that re-decimates its lines. Finite samples
     whose neighbours are both fill (see :func:`lone_samples`) draw no line; unless the line has markers they
     get a marker-only :class:`MinMaxLine` of their own (``line.lone_markers``, same colour, kept out of the
-    legend), which is re-decimated with the line on every zoom.
+    legend), which is re-decimated with the line on every zoom. ``breaks``, optional, are indices that include
+    every non-finite sample of ``y`` (see :func:`lone_samples`), to spare a search of the whole line.
     """
     if "color" not in kwargs and "c" not in kwargs:
         kwargs["color"] = ax._get_lines.get_next_color()
@@ -311,7 +344,7 @@ def add_minmax_line(ax, t, y, **kwargs) -> MinMaxLine:
     line.redecimate(full, width)
     line._cache_key = None  # the real view is known only once the axes are laid out
     ax.add_line(line)
-    lone = lone_samples(line.full_y) if line.get_marker() in (None, "None", "none", "", " ") else ()
+    lone = lone_samples(line.full_y, breaks) if line.get_marker() in (None, "None", "none", "", " ") else ()
     if len(lone):
         markers = MinMaxLine(line.full_t[lone], line.full_y[lone], color=line.get_color(), alpha=line.get_alpha(),
                              zorder=line.get_zorder(), linestyle="none", marker="o", markersize=3.0,

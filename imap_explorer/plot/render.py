@@ -68,17 +68,33 @@ def _legend(ax: Axes) -> None:
                   frameon=False, borderaxespad=0.0)
 
 
-def _flag_runs(t: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end times (ns) of the runs of ``flags != 0``, merged when closer than ~1 px of the day."""
-    flags = np.asarray(flags)
-    bad = flags != 0
-    if flags.dtype.kind == "f":
-        bad &= ~np.isnan(flags)  # a NaN flag is fill, not a flag
-    if not bad.any():
+def _flag_runs(t: np.ndarray, flags: np.ndarray, step: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end times (ns) of the runs of ``flags != 0``, merged when closer than ~1 px of the day.
+
+    The flags are scanned in cache-sized chunks: full-size boolean temporaries of a burst day cost more in
+    fresh memory than the comparison itself.
+    """
+    flags = np.asarray(flags).ravel()
+
+    def flagged(values: np.ndarray) -> np.ndarray:
+        bad = values != 0
+        if values.dtype.kind == "f":
+            bad &= ~np.isnan(values)  # a NaN flag is fill, not a flag
+        return bad
+
+    n = flags.size
+    changes = []
+    for a in range(0, max(n - 1, 0), step):
+        bad = flagged(flags[a:a + step + 1])  # one sample of overlap: a change at the chunks' seam is seen
+        hit = np.flatnonzero(bad[1:] != bad[:-1])
+        if hit.size:
+            changes.append(hit + (a + 1))
+    bounds = np.concatenate([[0], *changes, [n]]).astype(np.intp) if n else np.zeros(1, np.intp)
+    starts = bounds[:-1]
+    is_run = flagged(flags[starts]) if starts.size else np.zeros(0, bool)
+    if not is_run.any():
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    change = np.flatnonzero(bad[1:] != bad[:-1]) + 1
-    bounds = np.concatenate([[0], change, [bad.size]])
-    runs = bounds[:-1][bad[bounds[:-1]]], bounds[1:][bad[bounds[:-1]]] - 1
+    runs = starts[is_run], bounds[1:][is_run] - 1
     tn = t.view(np.int64)
     t0, t1 = tn[runs[0]], tn[runs[1]]
     if t0.size <= _MAX_FLAG_RUNS:
@@ -146,7 +162,11 @@ def _mag_arrays(ds: xr.Dataset, variable: str, cache: dict) -> dict[str, Any]:
         runs = (_flag_runs(t, ds["quality_flags"].values)
                 if "quality_flags" in ds.variables and ds["quality_flags"].dims == ("epoch",)
                 else (np.empty(0, np.int64), np.empty(0, np.int64)))
-        cache[key] = {"t": t, "components": values, "magnitude": magnitude, "runs": runs}
+        # a component is non-finite only where |B| is: one search of |B| finds the breaks of all four lines
+        from imap_explorer._decimate import nonfinite
+
+        breaks = nonfinite(magnitude)
+        cache[key] = {"t": t, "components": values, "magnitude": magnitude, "runs": runs, "breaks": breaks}
     return cache[key]
 
 
@@ -157,11 +177,12 @@ def _draw_mag(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product, cache: d
     t = arrays["t"]
     units = _units(ds[panel.variable]) or ("counts" if product.data_level == "l1a" else "nT")
     if panel.kind == "mag_magnitude":
-        add_minmax_line(ax, t, arrays["magnitude"], color="k", lw=0.8, label="|B|")
+        add_minmax_line(ax, t, arrays["magnitude"], color="k", lw=0.8, label="|B|", breaks=arrays["breaks"])
         ax.set_ylabel(f"|B| [{units}]")
     else:
         for i, (label, color) in enumerate(zip(panel.labels, ("tab:blue", "tab:green", "tab:red"))):
-            add_minmax_line(ax, t, arrays["components"][i], color=color, lw=0.8, label=label)
+            add_minmax_line(ax, t, arrays["components"][i], color=color, lw=0.8, label=label,
+                            breaks=arrays["breaks"])
         ax.axhline(0.0, color="0.6", lw=0.5, zorder=0)
         ax.set_ylabel(f"{panel.title} [{units}]")
     _shade_quality(ax, arrays["runs"], "quality_flags ≠ 0" if panel.kind == "mag_vector" else None)
