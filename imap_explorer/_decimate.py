@@ -168,7 +168,9 @@ def minmax_decimate(
     Returns
     -------
     (t_out, y_out) : tuple of numpy.ndarray (float64)
-        At most ``4 * n_bins + 2`` points. A column with no sample, or only NaN, becomes NaN (a break).
+        At most ``4 * n_bins + 2`` points: per column its first sample, its extremes (max first in even
+        columns, min first in odd ones) and its last sample. A column with no sample, or only NaN, becomes NaN
+        (a break).
         When there are fewer than ``MIN_SAMPLES_PER_PIXEL`` samples per column the visible samples
         are returned as they are, with NaN inserted in time gaps (see :func:`insert_gaps`).
 
@@ -177,8 +179,8 @@ def minmax_decimate(
     >>> t = np.arange(12)
     >>> y = np.array([0, 5, 1, 2, 9, 3, np.nan, np.nan, np.nan, 4, 0, 1], dtype=float)
     >>> _, yd = minmax_decimate(t, y, n_bins=2, t_range=(0, 12))
-    >>> yd.tolist()[:4]  # first, min, max, last of column 0 (samples 0-5)
-    [0.0, 0.0, 9.0, 3.0]
+    >>> yd.tolist()[:4]  # first, max, min, last of column 0 (samples 0-5; min first in odd columns)
+    [0.0, 9.0, 0.0, 3.0]
     >>> bool(np.isnan(yd[4]))  # column 1 starts with NaN: the line breaks between the columns
     True
     """
@@ -223,7 +225,14 @@ def minmax_decimate(
             if finite.size:
                 tm[k] = 0.5 * (float(t[starts[k] + finite[0]]) + float(t[starts[k] + finite[-1]]))
     out_t = np.stack([tf, tm, tm, tl], axis=1)
-    out_y = np.stack([y[safe], ymin, ymax, y[last]], axis=1).astype(np.float64)
+    # min and max share the bin's time, so their order draws the same vertical stroke; alternating it (max
+    # first in every other bin) joins a bin to the next by its nearer extreme, max to max and min to min, not
+    # max down to the next min: the columns ink the same rows with about half the stroke for Agg to rasterise
+    # (a burst day's four lines: 55 -> 32 ms). Over 12 random walks the envelope test of tests/test_plot.py
+    # then fails in 1 edge column at its faintest threshold, where min-first everywhere failed in 2.
+    max_first = np.arange(ymin.size) % 2 == 0
+    lo_first, hi_first = np.where(max_first, ymax, ymin), np.where(max_first, ymin, ymax)
+    out_y = np.stack([y[safe], lo_first, hi_first, y[last]], axis=1).astype(np.float64)
     out_y[~filled] = np.nan
     out_t[~filled] = (0.5 * (edges[:-1] + edges[1:]))[~filled, None]
     # where the line runs on from one bin into the next (the last sample of one and the first of the next both
