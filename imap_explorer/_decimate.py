@@ -352,14 +352,16 @@ class MinMaxLine(Line2D):
         return super().get_path()
 
 
-def add_minmax_line(ax, t, y, *, breaks: np.ndarray | None = None, **kwargs) -> MinMaxLine:
+def add_minmax_line(ax, t, y, *, breaks: np.ndarray | None = None, extremes: tuple[float, float] | None = None,
+                    **kwargs) -> MinMaxLine:
     """Add a :class:`MinMaxLine` of ``y`` against datetime64 ``t`` to ``ax`` and return it.
 
     The axes gets a date x axis and an ``xlim_changed`` callback that re-decimates its lines. Finite samples
     whose neighbours are both fill (see :func:`lone_samples`) draw no line; unless the line has markers they
     get a marker-only :class:`MinMaxLine` of their own (``line.lone_markers``, same colour, kept out of the
     legend), which is re-decimated with the line on every zoom. ``breaks``, optional, are indices that include
-    every non-finite sample of ``y`` (see :func:`lone_samples`), to spare a search of the whole line.
+    every non-finite sample of ``y`` (see :func:`lone_samples`), and ``extremes`` its ``(min, max)`` ignoring NaN,
+    to spare passes over a long line when they are already known.
     """
     if "color" not in kwargs and "c" not in kwargs:
         kwargs["color"] = ax._get_lines.get_next_color()
@@ -375,7 +377,9 @@ def add_minmax_line(ax, t, y, *, breaks: np.ndarray | None = None, **kwargs) -> 
         # decimated only when first drawn or read, for the view then (quicklook sets the time axis and the dpi
         # of a save later): until then the line holds its extremes at its ends, which give the axes the same
         # data limits for a quarter of the time a decimation takes
-        line.set_data(ns_to_num(np.array(full)), [np.fmin.reduce(line.full_y), np.fmax.reduce(line.full_y)])
+        if extremes is None:
+            extremes = (np.fmin.reduce(line.full_y), np.fmax.reduce(line.full_y))
+        line.set_data(ns_to_num(np.array(full)), list(extremes))
         line._cache_key = ("extremes",)
     else:
         line.redecimate(full, width)
