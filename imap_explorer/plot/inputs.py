@@ -120,6 +120,15 @@ def _no_records(datasets: list[xr.Dataset], span: tuple | None) -> ValueError:
     return ValueError(f"{', '.join(sources)} {verb} no records{where}: nothing to plot.")
 
 
+def _increasing(tn: np.ndarray, step: int = 1 << 20) -> bool:
+    """Whether ``tn`` strictly increases, checked in cache-sized chunks (no full-size boolean temporary)."""
+    for a in range(0, tn.size - 1, step):
+        chunk = tn[a:a + step + 1]
+        if bool((chunk[1:] <= chunk[:-1]).any()):
+            return False
+    return True
+
+
 def _prepare(ds: xr.Dataset, span: tuple | None, *, empty_ok: bool = False) -> xr.Dataset:
     """Sort ``ds`` by time, drop NaT and repeated records and keep those in ``span``.
 
@@ -139,7 +148,7 @@ def _prepare(ds: xr.Dataset, span: tuple | None, *, empty_ok: bool = False) -> x
         raise ValueError(msg)
     t = _times(ds)
     tn = t.view(np.int64)
-    ordered = tn.size < 2 or not bool((tn[1:] <= tn[:-1]).any())  # one pass for the usual, increasing case
+    ordered = _increasing(tn)  # one pass for the usual, increasing case
     if not ordered and bool((tn[1:] < tn[:-1]).any()):
         order = np.argsort(tn, kind="stable")  # NaT (int64 min) sorts first
         ds, t = ds.isel(epoch=order), t[order]

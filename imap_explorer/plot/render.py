@@ -68,17 +68,33 @@ def _legend(ax: Axes) -> None:
                   frameon=False, borderaxespad=0.0)
 
 
-def _flag_runs(t: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end times (ns) of the runs of ``flags != 0``, merged when closer than ~1 px of the day."""
-    flags = np.asarray(flags)
-    bad = flags != 0
-    if flags.dtype.kind == "f":
-        bad &= ~np.isnan(flags)  # a NaN flag is fill, not a flag
-    if not bad.any():
+def _flag_runs(t: np.ndarray, flags: np.ndarray, step: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end times (ns) of the runs of ``flags != 0``, merged when closer than ~1 px of the day.
+
+    The flags are scanned in cache-sized chunks: full-size boolean temporaries of a burst day cost more in
+    fresh memory than the comparison itself.
+    """
+    flags = np.asarray(flags).ravel()
+
+    def flagged(values: np.ndarray) -> np.ndarray:
+        bad = values != 0
+        if values.dtype.kind == "f":
+            bad &= ~np.isnan(values)  # a NaN flag is fill, not a flag
+        return bad
+
+    n = flags.size
+    changes = []
+    for a in range(0, max(n - 1, 0), step):
+        bad = flagged(flags[a:a + step + 1])  # one sample of overlap: a change at the chunks' seam is seen
+        hit = np.flatnonzero(bad[1:] != bad[:-1])
+        if hit.size:
+            changes.append(hit + (a + 1))
+    bounds = np.concatenate([[0], *changes, [n]]).astype(np.intp) if n else np.zeros(1, np.intp)
+    starts = bounds[:-1]
+    is_run = flagged(flags[starts]) if starts.size else np.zeros(0, bool)
+    if not is_run.any():
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    change = np.flatnonzero(bad[1:] != bad[:-1]) + 1
-    bounds = np.concatenate([[0], change, [bad.size]])
-    runs = bounds[:-1][bad[bounds[:-1]]], bounds[1:][bad[bounds[:-1]]] - 1
+    runs = starts[is_run], bounds[1:][is_run] - 1
     tn = t.view(np.int64)
     t0, t1 = tn[runs[0]], tn[runs[1]]
     if t0.size <= _MAX_FLAG_RUNS:
@@ -100,25 +116,39 @@ def _shade_quality(ax: Axes, runs: tuple[np.ndarray, np.ndarray], label: str | N
                    edgecolor=_QUALITY_COLOR, alpha=0.3, lw=0.6, label=label, zorder=0)
 
 
-def _rows_and_norm(vectors: np.ndarray, step: int = 1 << 16) -> tuple[np.ndarray, np.ndarray | None]:
+def _rows_and_norm(vectors: np.ndarray, step: int = 1 << 16) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """The first three columns as contiguous rows, and (floats only) their norm, in one cache-sized pass.
 
     Transposing a day of burst vectors and taking the norm are both memory-bound: done chunk by chunk, the
-    norm reads the rows while they are still in cache (about 20 % faster than two whole-array passes).
+    norm reads the rows while they are still in cache (about 20 % faster than two whole-array passes). The
+    same pass notes, while each chunk is in cache, what the lines need of the whole data: ``"extremes"``, the
+    (min, max) of each row and of the norm ignoring NaN (an all-NaN line gives NaN), and ``"breaks"``, where
+    the norm is not finite (a row is non-finite only there). Integers give rows only, and an empty dict.
     """
     n = vectors.shape[0]
     rows = np.empty((3, n), vectors.dtype)
     if vectors.dtype.kind != "f":
         np.copyto(rows, vectors[:, :3].T)
-        return rows, None
+        return rows, None, {}
     norm = np.empty(n, vectors.dtype)
-    for a in range(0, n, step):
+    chunks = range(0, n, step)
+    low, high = np.full((4, len(chunks)), np.nan), np.full((4, len(chunks)), np.nan)
+    finite = np.empty(min(step, n), bool)
+    breaks = []
+    for k, a in enumerate(chunks):
         chunk = rows[:, a:a + step]
         np.copyto(chunk, vectors[a:a + step, :3].T)
         out = norm[a:a + step]
         np.einsum("ij,ij->j", chunk, chunk, out=out)
         np.sqrt(out, out=out)
-    return rows, norm
+        low[:3, k], high[:3, k] = np.fmin.reduce(chunk, axis=1), np.fmax.reduce(chunk, axis=1)
+        low[3, k], high[3, k] = np.fmin.reduce(out), np.fmax.reduce(out)
+        mask = finite[:out.size]
+        np.isfinite(out, out=mask)
+        if not mask.all():
+            breaks.append(np.flatnonzero(~mask) + a)
+    extremes = [(float(lo), float(hi)) for lo, hi in zip(np.fmin.reduce(low, axis=1), np.fmax.reduce(high, axis=1))]
+    return rows, norm, {"extremes": extremes, "breaks": np.concatenate(breaks) if breaks else np.empty(0, np.intp)}
 
 
 def _mag_arrays(ds: xr.Dataset, variable: str, cache: dict) -> dict[str, Any]:
@@ -126,7 +156,7 @@ def _mag_arrays(ds: xr.Dataset, variable: str, cache: dict) -> dict[str, Any]:
     key = (id(ds), variable)
     if key not in cache:
         # contiguous rows: decimating a strided column is ~10x slower
-        values, magnitude = _rows_and_norm(np.asarray(ds[variable].values))
+        values, magnitude, known = _rows_and_norm(np.asarray(ds[variable].values))
         if values.dtype.kind != "f":
             fill = ds[variable].attrs.get("FILLVAL")
             raw, values = values, values.astype(np.float64)
@@ -146,7 +176,12 @@ def _mag_arrays(ds: xr.Dataset, variable: str, cache: dict) -> dict[str, Any]:
         runs = (_flag_runs(t, ds["quality_flags"].values)
                 if "quality_flags" in ds.variables and ds["quality_flags"].dims == ("epoch",)
                 else (np.empty(0, np.int64), np.empty(0, np.int64)))
-        cache[key] = {"t": t, "components": values, "magnitude": magnitude, "runs": runs}
+        if "breaks" not in known:
+            # a component is non-finite only where |B| is: one search of |B| finds the breaks of all four lines
+            from imap_explorer._decimate import nonfinite
+
+            known = {"extremes": [None] * 4, "breaks": nonfinite(magnitude)}
+        cache[key] = {"t": t, "components": values, "magnitude": magnitude, "runs": runs, **known}
     return cache[key]
 
 
@@ -157,11 +192,13 @@ def _draw_mag(ax: Axes, ds: xr.Dataset, panel: Panel, product: Product, cache: d
     t = arrays["t"]
     units = _units(ds[panel.variable]) or ("counts" if product.data_level == "l1a" else "nT")
     if panel.kind == "mag_magnitude":
-        add_minmax_line(ax, t, arrays["magnitude"], color="k", lw=0.8, label="|B|")
+        add_minmax_line(ax, t, arrays["magnitude"], color="k", lw=0.8, label="|B|", breaks=arrays["breaks"],
+                        extremes=arrays["extremes"][3])
         ax.set_ylabel(f"|B| [{units}]")
     else:
         for i, (label, color) in enumerate(zip(panel.labels, ("tab:blue", "tab:green", "tab:red"))):
-            add_minmax_line(ax, t, arrays["components"][i], color=color, lw=0.8, label=label)
+            add_minmax_line(ax, t, arrays["components"][i], color=color, lw=0.8, label=label,
+                            breaks=arrays["breaks"], extremes=arrays["extremes"][i])
         ax.axhline(0.0, color="0.6", lw=0.5, zorder=0)
         ax.set_ylabel(f"{panel.title} [{units}]")
     _shade_quality(ax, arrays["runs"], "quality_flags ≠ 0" if panel.kind == "mag_vector" else None)
