@@ -248,7 +248,7 @@ def fetch_records(*, instrument: str | Sequence[str] | None = None, time_utc_sta
                 except BaseException:
                     cancel.set()
                     raise
-    return dedupe(r for part in parts for r in part)
+        return dedupe(r for part in parts for r in part)  # still paused: its 226k keys would set off collections
 
 
 def space_weather(*, instrument: str | Sequence[str] | None = None, time_utc_start: Any = None,
@@ -296,10 +296,12 @@ def space_weather(*, instrument: str | Sequence[str] | None = None, time_utc_sta
     ...                              time_utc_end="2026-02-11")  # doctest: +SKIP
     >>> df.set_index("epoch")["mag_B_GSM_z"].plot()  # doctest: +SKIP
     """
-    records = fetch_records(instrument=instrument, time_utc_start=time_utc_start, time_utc_end=time_utc_end,
-                            chunk=chunk, max_workers=max_workers)
-    with _gc_paused():
-        return records_to_frame(records)
+    with _gc_paused():  # from the first decoded answer until the records are freed (see _gc_paused)
+        records = fetch_records(instrument=instrument, time_utc_start=time_utc_start, time_utc_end=time_utc_end,
+                                chunk=chunk, max_workers=max_workers)
+        df = records_to_frame(records)
+        del records
+    return df
 
 
 # ---------------------------------------------------------------------------------------------- file queries
