@@ -439,6 +439,32 @@ def test_client_bisects_on_the_size_limit_and_deduplicates_edges(fake):
     assert len(seen) == 1 + 2 + 4
 
 
+def test_client_learns_the_window_the_server_accepts(fake):
+    """After one size 400 the later windows start at the accepted length: they are not refused again."""
+    from werkzeug import Response
+
+    seen = []
+
+    def handler(request):
+        a, b = request.args["time_utc_start"], request.args["time_utc_end"]
+        seen.append((a[11:16], b[11:16]))
+        if pd.Timestamp(b) - pd.Timestamp(a) > pd.Timedelta("15min"):
+            msg = ("Your request for 'hit' returned more data than allowed in a single query. Please reduce the "
+                   "time window or filter further.")
+            return Response(json.dumps({"message": msg}), 400, content_type="application/json")
+        times = pd.date_range(a, b, freq="5min")
+        return Response(json.dumps({"meta": {}, "data": [_record(f"{x:%Y-%m-%dT%H:%M:%S}") for x in times]}),
+                        content_type="application/json")
+
+    fake.expect_request("/space-weather").respond_with_handler(handler)
+    df = ie.ialirt.space_weather(instrument="hit", time_utc_start="2026-02-10T08:00", time_utc_end="2026-02-10T09:30",
+                                 chunk="30min", max_workers=1)
+    assert seen == [("08:00", "08:30"), ("08:00", "08:15"), ("08:15", "08:30"),   # refused, then bisected
+                    ("08:30", "08:45"), ("08:45", "09:00"), ("09:00", "09:15"), ("09:15", "09:30")]
+    assert len(df) == 19
+    assert not df.duplicated("time_utc").any()
+
+
 def test_client_reports_hk_403_and_slow_answers(fake, monkeypatch):
     from werkzeug import Response
 
@@ -594,3 +620,19 @@ def test_records_to_frame_reads_historic_and_side_records():
     assert hk["epoch"] == pd.Timestamp("2026-02-10T08:00:03")               # no epoch: the key time
     empty = ie.ialirt.records_to_frame([])
     assert list(empty.columns) == ["instrument", "time_utc", "epoch"]
+
+
+def test_answers_of_different_shapes_join_and_the_later_copy_wins():
+    """Windows converted one by one: a field that appears in a later answer is NaN before it; edge copies kept once."""
+    from imap_explorer.ialirt.frame import assemble, frame_parts
+
+    first = frame_parts([_record("2026-02-10T08:00:11"), {**_record("2026-02-10T08:01:11"), "hit_h_omni_low_en": 1}])
+    later = frame_parts([{**_record("2026-02-10T08:01:11"), "hit_h_omni_low_en": 2, "hit_he_omni_low_en": 5},
+                         {**_record("2026-02-10T08:02:11"), "hit_he_omni_low_en": None}])
+    df = assemble([*first, *later], deduplicate=True)
+    assert df["time_utc"].dt.strftime("%M:%S").tolist() == ["00:11", "01:11", "02:11"]
+    assert df["hit_h_omni_low_en"].tolist()[:2] == [7.0, 2.0]                      # the later 08:01:11 won
+    assert np.isnan(df["hit_he_omni_low_en"][0])
+    assert df["hit_he_omni_low_en"][1] == 5.0
+    assert df["ttj2000ns"].dtype == "Int64"
+    assert len(assemble([*first, *later])) == 4                                     # kept when not asked

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain, groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ from imap_explorer.ialirt._schema import (
     component_names,
 )
 
-__all__ = ["dedupe", "records_to_frame", "to_dataset"]
+__all__ = ["FramePart", "assemble", "dedupe", "frame_parts", "records_to_frame", "to_dataset"]
 
 _NAN3 = [np.nan, np.nan, np.nan]
 _STRING_KEYS = {"instrument", "time_utc", "kernel_set_key", "met_in_utc", "last_modified"}
@@ -123,7 +123,7 @@ def _nullable_int(raw: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArra
 def _columns(recs: list[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
     """``{key: values}`` of a list of records; C-level passes when every record has the first one's keys."""
     first = list(recs[0])
-    if all(len(r) == len(first) for r in recs):
+    if set(map(len, recs)) == {len(first)}:
         try:
             return {key: list(map(itemgetter(key), recs)) for key in first}
         except KeyError:
@@ -134,7 +134,7 @@ def _columns(recs: list[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
     return {key: [r.get(key) for r in recs] for key in keys}
 
 
-def _one_instrument(inst: str, recs: list[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+def _one_instrument(inst: str, recs: list[Mapping[str, Any]]) -> FramePart:
     n = len(recs)
     cols: dict[str, Any] = {}
     units: dict[str, str] = {}
@@ -202,7 +202,106 @@ def _one_instrument(inst: str, recs: list[Mapping[str, Any]]) -> tuple[dict[str,
     out = {"instrument": np.full(n * repeat, inst, dtype=object), "time_utc": np.repeat(time_utc, repeat),
            "epoch": epoch}
     out.update(cols)
-    return out, units
+    stamps, met = columns.get("time_utc"), columns.get("met_in_utc")
+    if stamps is None:
+        record_keys: Sequence[Any] = met if met is not None else [None] * n
+    elif met is None:
+        record_keys = stamps
+    else:
+        record_keys = [a or b for a, b in zip(stamps, met, strict=True)]
+    return FramePart(inst, record_keys, out, units, repeat)
+
+
+class FramePart(NamedTuple):
+    """One instrument's records turned into columns (:func:`frame_parts`), ready for :func:`assemble`."""
+
+    instrument: str
+    #: Each record's key (``time_utc``, else ``met_in_utc``), for :func:`assemble`'s de-duplication.
+    keys: Sequence[Any]
+    #: Column name -> values, ``rows_per_record`` rows per record.
+    columns: dict[str, Any]
+    units: dict[str, str]
+    rows_per_record: int
+
+
+def frame_parts(records: Iterable[Mapping[str, Any]]) -> list[FramePart]:
+    """Turn I-ALiRT records into columns, one :class:`FramePart` per instrument (in order of first sight).
+
+    A fetch converts each answer as it arrives (while its records are fresh in memory) and frees them; the parts
+    become one DataFrame in :func:`assemble`.
+    """
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    records = records if isinstance(records, list) else list(records)
+    try:  # answers come in runs of one instrument: group the runs in C
+        runs = [(inst, list(run)) for inst, run in groupby(records, key=itemgetter("instrument"))]
+    except KeyError:
+        runs = [(r.get("instrument", ""), [r]) for r in records]
+    for inst, run in runs:
+        groups.setdefault(str(inst), []).extend(run)
+    return [_one_instrument(inst, recs) for inst, recs in groups.items()]
+
+
+def assemble(parts: Iterable[FramePart], *, deduplicate: bool = False) -> pd.DataFrame:
+    """One DataFrame, sorted by ``epoch``, from :func:`frame_parts` parts (several per instrument allowed).
+
+    With ``deduplicate``, a record whose (``instrument``, key) appears in several parts is kept once, the copy of
+    the later part winning (as :func:`dedupe`).
+    """
+    groups: dict[str, list[FramePart]] = {}
+    for part in parts:
+        groups.setdefault(part.instrument, []).append(part)
+    frames, units = [], {}
+    for group in groups.values():
+        columns = _concat_columns([p.columns for p in group])
+        if columns is None:  # parts of different shapes (fields or types that changed): pandas aligns them
+            frame = pd.concat([pd.DataFrame(p.columns) for p in group], ignore_index=True, sort=False)
+        else:
+            frame = pd.DataFrame(columns)
+        if deduplicate:
+            keys = list(chain.from_iterable(p.keys for p in group))
+            last = {key: i for i, key in enumerate(keys)}
+            if len(last) < len(keys):
+                keep = np.zeros(len(keys), dtype=bool)
+                keep[list(last.values())] = True
+                frame = frame[np.repeat(keep, group[0].rows_per_record)].reset_index(drop=True)
+        frames.append(frame)
+        for p in group:
+            units.update(p.units)
+    if not frames:
+        df = pd.DataFrame({"instrument": pd.Series(dtype=object), "time_utc": pd.Series(dtype="datetime64[ns]"),
+                           "epoch": pd.Series(dtype="datetime64[ns]")})
+    elif len(frames) == 1:
+        df = frames[0]
+    else:
+        df = pd.concat(frames, ignore_index=True, sort=False)
+    df = df.sort_values("epoch", kind="stable", ignore_index=True)
+    df.attrs["units"] = units
+    return df
+
+
+def _concat_columns(parts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The columns of several parts joined, or None when they differ in names or types."""
+    if len(parts) == 1:
+        return parts[0]
+    names = list(parts[0])
+    if any(len(p) != len(names) or not all(n in p for n in names) for p in parts[1:]):
+        return None
+    out: dict[str, Any] = {}
+    for name in names:
+        values = [p[name] for p in parts]
+        first = values[0]
+        if isinstance(first, np.ndarray) and all(isinstance(v, np.ndarray) and v.dtype == first.dtype
+                                                 for v in values):
+            out[name] = np.concatenate(values)
+        elif isinstance(first, pd.arrays.IntegerArray) and all(isinstance(v, pd.arrays.IntegerArray)
+                                                               for v in values):
+            out[name] = pd.arrays.IntegerArray(np.concatenate([v.to_numpy("int64", na_value=0) for v in values]),
+                                               np.concatenate([v.isna() for v in values]))
+        elif isinstance(first, list) and all(isinstance(v, list) for v in values):
+            out[name] = list(chain.from_iterable(values))
+        else:
+            return None
+    return out
 
 
 def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -218,29 +317,7 @@ def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     >>> df[["epoch", "mag_B_GSM_y", "mag_B_GSM_z"]].to_dict("records")
     [{'epoch': Timestamp('2026-02-10 08:00:00.988038400'), 'mag_B_GSM_y': -8.833, 'mag_B_GSM_z': nan}]
     """
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    records = records if isinstance(records, list) else list(records)
-    try:  # answers come in runs of one instrument: group the runs in C
-        runs = [(inst, list(run)) for inst, run in groupby(records, key=itemgetter("instrument"))]
-    except KeyError:
-        runs = [(r.get("instrument", ""), [r]) for r in records]
-    for inst, run in runs:
-        groups.setdefault(str(inst), []).extend(run)
-    frames, units = [], {}
-    for inst, recs in groups.items():
-        cols, u = _one_instrument(inst, recs)
-        frames.append(pd.DataFrame(cols))
-        units.update(u)
-    if not frames:
-        df = pd.DataFrame({"instrument": pd.Series(dtype=object), "time_utc": pd.Series(dtype="datetime64[ns]"),
-                           "epoch": pd.Series(dtype="datetime64[ns]")})
-    elif len(frames) == 1:
-        df = frames[0]
-    else:
-        df = pd.concat(frames, ignore_index=True, sort=False)
-    df = df.sort_values("epoch", kind="stable", ignore_index=True)
-    df.attrs["units"] = units
-    return df
+    return assemble(frame_parts(records))
 
 
 # ---------------------------------------------------------------------------------------------- -> Dataset
