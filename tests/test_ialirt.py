@@ -310,6 +310,19 @@ def test_space_weather_all_science_over_a_day_is_a_typed_frame(ialirt_url):
     assert ds.codice_hi_h.shape == (len(hi), 15, 4, 4)
 
 
+def test_space_weather_is_the_same_without_orjson(ialirt_url, monkeypatch):
+    """orjson decodes the answers when installed; the json fallback gives the same frame."""
+    kwargs = {"instrument": ["codice_hi", "swapi"], "time_utc_start": "2026-02-10T11:50",
+              "time_utc_end": "2026-02-10T12:10"}
+    fast = ie.ialirt.space_weather(**kwargs)
+    monkeypatch.setattr(_http, "_orjson", lambda: None)
+    slow = ie.ialirt.space_weather(**kwargs)
+    assert len(fast) == len(slow) > 100
+    pd.testing.assert_frame_equal(fast.drop(columns="codice_hi_h"), slow.drop(columns="codice_hi_h"))
+    hi = fast["instrument"] == "codice_hi"
+    np.testing.assert_array_equal(np.stack(fast.loc[hi, "codice_hi_h"]), np.stack(slow.loc[hi, "codice_hi_h"]))
+
+
 def test_space_weather_bisects_a_window_the_server_refuses(ialirt_url):
     df = ie.ialirt.space_weather(instrument="mag", time_utc_start="2026-02-10T00:00", time_utc_end="2026-02-10T06:00",
                                  chunk="6h")                         # > 1 MB: the 400 is split until it fits
