@@ -428,35 +428,9 @@ def test_client_retries_gateway_errors_and_reads_old_string_numbers(fake):
     assert np.isnan(df["hit_e_a_side_med_en"][0])
 
 
-def test_client_bisects_on_the_size_limit_and_deduplicates_edges(fake):
+def _refusing_over_15_min(seen: list):
+    """A /space-weather handler: windows over 15 min get the size 400, others a HIT record every 5 min."""
     from werkzeug import Response
-
-    seen = []
-
-    def handler(request):
-        a, b = request.args["time_utc_start"], request.args["time_utc_end"]
-        seen.append((a, b))
-        if pd.Timestamp(b) - pd.Timestamp(a) > pd.Timedelta("15min"):
-            msg = ("Your request for 'hit' returned more data than allowed in a single query. Please reduce the "
-                   "time window or filter further.")
-            return Response(json.dumps({"message": msg}), 400, content_type="application/json")
-        times = pd.date_range(a, b, freq="5min")
-        return Response(json.dumps({"meta": {}, "data": [_record(f"{x:%Y-%m-%dT%H:%M:%S}") for x in times]}),
-                        content_type="application/json")
-
-    fake.expect_request("/space-weather").respond_with_handler(handler)
-    df = ie.ialirt.space_weather(instrument="hit", time_utc_start="2026-02-10T08:00", time_utc_end="2026-02-10T09:00",
-                                 chunk="1h")
-    assert len(df) == 13
-    assert not df.duplicated("time_utc").any()
-    assert len(seen) == 1 + 2 + 4
-
-
-def test_client_learns_the_window_the_server_accepts(fake):
-    """After one size 400 the later windows start at the accepted length: they are not refused again."""
-    from werkzeug import Response
-
-    seen = []
 
     def handler(request):
         a, b = request.args["time_utc_start"], request.args["time_utc_end"]
@@ -469,7 +443,23 @@ def test_client_learns_the_window_the_server_accepts(fake):
         return Response(json.dumps({"meta": {}, "data": [_record(f"{x:%Y-%m-%dT%H:%M:%S}") for x in times]}),
                         content_type="application/json")
 
-    fake.expect_request("/space-weather").respond_with_handler(handler)
+    return handler
+
+
+def test_client_bisects_on_the_size_limit_and_deduplicates_edges(fake):
+    seen = []
+    fake.expect_request("/space-weather").respond_with_handler(_refusing_over_15_min(seen))
+    df = ie.ialirt.space_weather(instrument="hit", time_utc_start="2026-02-10T08:00", time_utc_end="2026-02-10T09:00",
+                                 chunk="1h")
+    assert len(df) == 13
+    assert not df.duplicated("time_utc").any()
+    assert len(seen) == 1 + 2 + 4
+
+
+def test_client_learns_the_window_the_server_accepts(fake):
+    """After one size 400 the later windows start at the accepted length: they are not refused again."""
+    seen = []
+    fake.expect_request("/space-weather").respond_with_handler(_refusing_over_15_min(seen))
     df = ie.ialirt.space_weather(instrument="hit", time_utc_start="2026-02-10T08:00", time_utc_end="2026-02-10T09:30",
                                  chunk="30min", max_workers=1)
     assert seen == [("08:00", "08:30"), ("08:00", "08:15"), ("08:15", "08:30"),   # refused, then bisected

@@ -33,7 +33,7 @@ import pandas as pd
 
 from imap_explorer import config
 from imap_explorer._http import Client
-from imap_explorer.exceptions import ApiError, DownloadError, ImapExplorerError
+from imap_explorer.exceptions import ApiError, DownloadError
 from imap_explorer.ialirt._schema import (
     ARCHIVE_EPOCHS,
     CHUNK_HOURS,
@@ -527,7 +527,7 @@ def download(files: Any, *, filetype: str = "archive", data_dir: str | os.PathLi
     -------
     list of pathlib.Path
     """
-    from imap_explorer.transfer import _fetch, _Progress, download_action
+    from imap_explorer.transfer import download_action, fetch_files
 
     if filetype not in FILETYPES:
         raise ValueError(f"Invalid filetype {filetype!r}. Expected one of: {', '.join(FILETYPES)}.")
@@ -536,31 +536,9 @@ def download(files: Any, *, filetype: str = "archive", data_dir: str | os.PathLi
     names = _names(files)
     settings = _settings(keyed=True, data_dir=data_dir)
     targets = {name: local_path(settings.data_dir, filetype, name) for name in names}
-    todo = [n for n in names if download_action(targets[n], overwrite) != "skip"]
-    if not todo:
-        return [targets[n] for n in names]
-    failures: dict[str, str] = {}
-    errors: dict[str, BaseException] = {}
-    cancel = threading.Event()
-    bars = _Progress(len(todo), progress)
-    workers = min(max_workers, len(todo))
-    try:
-        with _IalirtClient(settings, pool_size=workers) as client, \
-                ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ialirt-download") as pool:
-            futures = {name: pool.submit(_fetch, client, f"{filetype}/{name}", targets[name], bars, cancel)
-                       for name in todo}
-            for name, future in futures.items():
-                try:
-                    future.result()
-                except KeyboardInterrupt:
-                    cancel.set()
-                    raise
-                except Exception as err:  # reported together below
-                    reason = str(err) if isinstance(err, ImapExplorerError) else f"{type(err).__name__}: {err}"
-                    failures[name], errors[name] = reason, err
-                bars.file_done()
-    finally:
-        bars.close()
+    jobs = {n: (f"{filetype}/{n}", targets[n]) for n in names if download_action(targets[n], overwrite) != "skip"}
+    failures, errors = fetch_files(jobs, lambda pool_size: _IalirtClient(settings, pool_size=pool_size),
+                                   max_workers=max_workers, progress=progress, thread_name_prefix="ialirt-download")
     if failures:
         raise DownloadError(failures, [targets[n] for n in names if n not in failures], errors)
     return [targets[n] for n in names]
