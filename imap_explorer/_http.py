@@ -414,15 +414,20 @@ class Client:
             url = f"{url}?{urlencode(params)}"
 
         def attempt() -> Any:
-            resp = self._follow("GET", url)
+            resp = self._follow("GET", url, stream=True)
             if resp.status_code >= 400:
                 raise _error_from(resp, url)
             try:
-                return loads(resp.content)
-            except ValueError as err:
-                snippet = resp.text[:200]
-                raise ApiError(resp.status_code, safe_url(url), f"the answer is not JSON: {snippet!r}",
-                               resp.reason or "") from err
+                try:  # in CHUNK_SIZE reads: requests' own .content reads 10 kB at a time (10 000 reads for 100 MB)
+                    body = b"".join(resp.iter_content(CHUNK_SIZE))
+                except requests.RequestException as err:
+                    raise _transport_error(err, url) from err
+                try:
+                    return loads(body)
+                except ValueError as err:
+                    snippet = body[:200].decode("utf-8", errors="replace")
+                    raise ApiError(resp.status_code, safe_url(url), f"the answer is not JSON: {snippet!r}",
+                                   resp.reason or "") from err
             finally:
                 resp.close()
 
