@@ -24,7 +24,7 @@ import os
 import sys
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -41,7 +41,7 @@ from imap_explorer.exceptions import (
 )
 from imap_explorer.filenames import check_file_path, local_path, parse_filename
 
-__all__ = ["cdf_problem", "download", "download_action", "file_paths", "upload"]
+__all__ = ["cdf_problem", "download", "download_action", "fetch_files", "file_paths", "upload"]
 
 log = logging.getLogger("imap_explorer.transfer")
 
@@ -331,19 +331,44 @@ def download(
 
     from imap_explorer._http import Client
 
+    jobs = {PurePosixPath(key).name: (key, targets[key]) for key in todo}
+    failures, errors = fetch_files(jobs, lambda pool_size: Client(settings, pool_size=pool_size),
+                                   max_workers=max_workers, progress=progress)
+    if failures:
+        done = [targets[k] for k in keys if PurePosixPath(k).name not in failures]
+        raise DownloadError(failures, done, errors)
+    return [targets[key] for key in keys]
+
+
+def fetch_files(jobs: Mapping[str, tuple[str, Path]], client_for: Callable[[int], Any], *, max_workers: int = 8,
+                progress: bool = True, thread_name_prefix: str = "imap-download",
+                ) -> tuple[dict[str, str], dict[str, BaseException]]:
+    """Fetch files in parallel, each streamed into a temporary file and moved into place when complete.
+
+    ``jobs`` maps a file name to its ``download/<key>`` key and its destination; ``client_for(n)`` makes the
+    HTTP client for ``n`` threads. Every file is attempted; Ctrl-C cancels those not started and stops the
+    others at their next chunk. Used by :func:`download` and :func:`imap_explorer.ialirt.download`.
+
+    Returns
+    -------
+    failures, errors : dict, dict
+        The reason (status, URL and the server's words) and the exception of each file that failed.
+    """
     failures: dict[str, str] = {}
     errors: dict[str, BaseException] = {}
+    if not jobs:
+        return failures, errors
     cancel = threading.Event()
-    bars = _Progress(len(todo), progress)
-    workers = min(max_workers, len(todo))
+    bars = _Progress(len(jobs), progress)
+    workers = min(max_workers, len(jobs))
     try:
-        with Client(settings, pool_size=workers) as client:
-            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imap-download")
+        with client_for(workers) as client:
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=thread_name_prefix)
             try:
-                futures = {pool.submit(_fetch, client, key, targets[key], bars, cancel): key for key in todo}
+                futures = {pool.submit(_fetch, client, key, dest, bars, cancel): name
+                           for name, (key, dest) in jobs.items()}
                 for future in as_completed(futures):
-                    key = futures[future]
-                    name = PurePosixPath(key).name
+                    name = futures[future]
                     try:
                         future.result()
                     except Exception as err:  # every failure is reported below, after the others finish
@@ -357,10 +382,7 @@ def download(
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:
         bars.close()
-    if failures:
-        done = [targets[k] for k in keys if PurePosixPath(k).name not in failures]
-        raise DownloadError(failures, done, errors)
-    return [targets[key] for key in keys]
+    return failures, errors
 
 
 def upload(path: str | os.PathLike) -> str:

@@ -310,6 +310,19 @@ def test_space_weather_all_science_over_a_day_is_a_typed_frame(ialirt_url):
     assert ds.codice_hi_h.shape == (len(hi), 15, 4, 4)
 
 
+def test_space_weather_is_the_same_without_orjson(ialirt_url, monkeypatch):
+    """orjson decodes the answers when installed; the json fallback gives the same frame."""
+    kwargs = {"instrument": ["codice_hi", "swapi"], "time_utc_start": "2026-02-10T11:50",
+              "time_utc_end": "2026-02-10T12:10"}
+    fast = ie.ialirt.space_weather(**kwargs)
+    monkeypatch.setattr(_http, "_orjson", lambda: None)
+    slow = ie.ialirt.space_weather(**kwargs)
+    assert len(fast) == len(slow) > 100
+    pd.testing.assert_frame_equal(fast.drop(columns="codice_hi_h"), slow.drop(columns="codice_hi_h"))
+    hi = fast["instrument"] == "codice_hi"
+    np.testing.assert_array_equal(np.stack(fast.loc[hi, "codice_hi_h"]), np.stack(slow.loc[hi, "codice_hi_h"]))
+
+
 def test_space_weather_bisects_a_window_the_server_refuses(ialirt_url):
     df = ie.ialirt.space_weather(instrument="mag", time_utc_start="2026-02-10T00:00", time_utc_end="2026-02-10T06:00",
                                  chunk="6h")                         # > 1 MB: the 400 is split until it fits
@@ -415,14 +428,13 @@ def test_client_retries_gateway_errors_and_reads_old_string_numbers(fake):
     assert np.isnan(df["hit_e_a_side_med_en"][0])
 
 
-def test_client_bisects_on_the_size_limit_and_deduplicates_edges(fake):
+def _refusing_over_15_min(seen: list):
+    """A /space-weather handler: windows over 15 min get the size 400, others a HIT record every 5 min."""
     from werkzeug import Response
-
-    seen = []
 
     def handler(request):
         a, b = request.args["time_utc_start"], request.args["time_utc_end"]
-        seen.append((a, b))
+        seen.append((a[11:16], b[11:16]))
         if pd.Timestamp(b) - pd.Timestamp(a) > pd.Timedelta("15min"):
             msg = ("Your request for 'hit' returned more data than allowed in a single query. Please reduce the "
                    "time window or filter further.")
@@ -431,12 +443,29 @@ def test_client_bisects_on_the_size_limit_and_deduplicates_edges(fake):
         return Response(json.dumps({"meta": {}, "data": [_record(f"{x:%Y-%m-%dT%H:%M:%S}") for x in times]}),
                         content_type="application/json")
 
-    fake.expect_request("/space-weather").respond_with_handler(handler)
+    return handler
+
+
+def test_client_bisects_on_the_size_limit_and_deduplicates_edges(fake):
+    seen = []
+    fake.expect_request("/space-weather").respond_with_handler(_refusing_over_15_min(seen))
     df = ie.ialirt.space_weather(instrument="hit", time_utc_start="2026-02-10T08:00", time_utc_end="2026-02-10T09:00",
                                  chunk="1h")
     assert len(df) == 13
     assert not df.duplicated("time_utc").any()
     assert len(seen) == 1 + 2 + 4
+
+
+def test_client_learns_the_window_the_server_accepts(fake):
+    """After one size 400 the later windows start at the accepted length: they are not refused again."""
+    seen = []
+    fake.expect_request("/space-weather").respond_with_handler(_refusing_over_15_min(seen))
+    df = ie.ialirt.space_weather(instrument="hit", time_utc_start="2026-02-10T08:00", time_utc_end="2026-02-10T09:30",
+                                 chunk="30min", max_workers=1)
+    assert seen == [("08:00", "08:30"), ("08:00", "08:15"), ("08:15", "08:30"),   # refused, then bisected
+                    ("08:30", "08:45"), ("08:45", "09:00"), ("09:00", "09:15"), ("09:15", "09:30")]
+    assert len(df) == 19
+    assert not df.duplicated("time_utc").any()
 
 
 def test_client_reports_hk_403_and_slow_answers(fake, monkeypatch):
@@ -594,3 +623,19 @@ def test_records_to_frame_reads_historic_and_side_records():
     assert hk["epoch"] == pd.Timestamp("2026-02-10T08:00:03")               # no epoch: the key time
     empty = ie.ialirt.records_to_frame([])
     assert list(empty.columns) == ["instrument", "time_utc", "epoch"]
+
+
+def test_answers_of_different_shapes_join_and_the_later_copy_wins():
+    """Windows converted one by one: a field that appears in a later answer is NaN before it; edge copies kept once."""
+    from imap_explorer.ialirt.frame import assemble, frame_parts
+
+    first = frame_parts([_record("2026-02-10T08:00:11"), {**_record("2026-02-10T08:01:11"), "hit_h_omni_low_en": 1}])
+    later = frame_parts([{**_record("2026-02-10T08:01:11"), "hit_h_omni_low_en": 2, "hit_he_omni_low_en": 5},
+                         {**_record("2026-02-10T08:02:11"), "hit_he_omni_low_en": None}])
+    df = assemble([*first, *later], deduplicate=True)
+    assert df["time_utc"].dt.strftime("%M:%S").tolist() == ["00:11", "01:11", "02:11"]
+    assert df["hit_h_omni_low_en"].tolist()[:2] == [7.0, 2.0]                      # the later 08:01:11 won
+    assert np.isnan(df["hit_he_omni_low_en"][0])
+    assert df["hit_he_omni_low_en"][1] == 5.0
+    assert df["ttj2000ns"].dtype == "Int64"
+    assert len(assemble([*first, *later])) == 4                                     # kept when not asked

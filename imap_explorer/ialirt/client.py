@@ -3,9 +3,10 @@
 HTTP goes through :class:`imap_explorer._http.Client` (timeouts, retries on 429/5xx and dropped connections,
 credentials only to the API origin, redirects by hand). Rules of ``ialirt-api.md`` §6, §11:
 
-* a span longer than an instrument's safe window is tiled into windows (MAG 1 h, SWAPI 6 h, ...); the windows of
-  all instruments are fetched in parallel; a window the server refuses as too large (its size 400) is split in two
-  and fetched again; records repeated on the inclusive window edges are kept once, the later copy winning;
+* a span longer than an instrument's window is tiled into windows (MAG 3 h, SWAPI 12 h, ...: about 3/4 of the
+  server's 1 MB); the windows of all instruments are fetched in parallel; a window the server refuses as too large
+  (its size 400) is split in two and fetched again, and the instrument's later windows start at the accepted size;
+  records repeated on the inclusive window edges are kept once, the later copy winning;
 * ``IMAP_API_KEY`` sends ``/space-weather`` and ``/ialirt-download`` to the ``/api-key`` routes with ``x-api-key``;
   the file queries exist only on the public routes, so they never carry the key;
 * a keyless query before the public cutoff fails at once with an error that names the cutoff and says an API key
@@ -21,8 +22,10 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -30,16 +33,16 @@ import pandas as pd
 
 from imap_explorer import config
 from imap_explorer._http import Client
-from imap_explorer.exceptions import ApiError, DownloadError, ImapExplorerError
+from imap_explorer.exceptions import ApiError, DownloadError
 from imap_explorer.ialirt._schema import (
     ARCHIVE_EPOCHS,
+    CHUNK_HOURS,
     DEFAULT_CHUNK_HOURS,
     FIELDS,
     INSTRUMENTS,
-    SAFE_CHUNK_HOURS,
     SCIENCE,
 )
-from imap_explorer.ialirt.frame import dedupe, records_to_frame, to_dataset
+from imap_explorer.ialirt.frame import assemble, dedupe, frame_parts, records_to_frame, to_dataset
 
 __all__ = ["FILETYPES", "archive_query", "download", "fetch_records", "get_data", "log_query", "packet_query",
            "space_weather"]
@@ -134,7 +137,7 @@ def _time(value: Any, what: str) -> dt.datetime | None:
 
 def _chunk(chunk: Any, instrument: str) -> dt.timedelta:
     if chunk is None:
-        return dt.timedelta(hours=SAFE_CHUNK_HOURS.get(instrument, DEFAULT_CHUNK_HOURS))
+        return dt.timedelta(hours=CHUNK_HOURS.get(instrument, DEFAULT_CHUNK_HOURS))
     try:
         value = pd.Timedelta(hours=chunk) if isinstance(chunk, (int, float)) else pd.Timedelta(chunk)
     except (ValueError, TypeError) as err:
@@ -144,22 +147,60 @@ def _chunk(chunk: Any, instrument: str) -> dt.timedelta:
     return value.to_pytimedelta()
 
 
-def _windows(start: dt.datetime, end: dt.datetime, chunk: dt.timedelta) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Inclusive windows [t, t + chunk] covering [start, end]; neighbours share their edge second.
+class _Plan:
+    """The windows of one fetch, handed out one at a time, in turn over the instruments.
+
+    Each instrument's span is tiled into inclusive windows [t, t + chunk] (neighbours share their edge second).
+    When the server refuses a window as too large, the window is bisected (:func:`_fetch_window`) and the
+    instrument's later windows start at the length that was accepted: the client learns the largest window it may
+    ask for instead of halving every window again.
 
     Examples
     --------
-    >>> w = _windows(dt.datetime(2026, 2, 10), dt.datetime(2026, 2, 10, 2, 30), dt.timedelta(hours=1))
-    >>> [(a.strftime("%H:%M"), b.strftime("%H:%M")) for a, b in w]
-    [('00:00', '01:00'), ('01:00', '02:00'), ('02:00', '02:30')]
+    >>> plan = _Plan(["mag", "hit"], dt.datetime(2026, 2, 10), dt.datetime(2026, 2, 10, 5), "2h")
+    >>> [(w[0], w[2].hour, w[3].hour) for w in iter(plan.next, None)]
+    [('mag', 0, 2), ('hit', 0, 2), ('mag', 2, 4), ('hit', 2, 4), ('mag', 4, 5), ('hit', 4, 5)]
     """
-    out, t = [], start
-    while True:
-        stop = min(t + chunk, end)
-        out.append((t, stop))
-        if stop >= end:
-            return out
-        t = stop
+
+    def __init__(self, names: Sequence[str], start: dt.datetime | None, end: dt.datetime | None,
+                 chunk: Any) -> None:
+        self.start, self.end = start, end
+        self.cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._chunks = {name: _chunk(chunk, name) for name in names}
+        self._cursors: dict[str, dt.datetime | None] = dict.fromkeys(names, start)
+        self._count = dict.fromkeys(names, 0)
+        self._turns = deque(names)
+
+    def size(self) -> int:
+        """How many windows the plan holds if none is refused."""
+        if self.start is None or self.end is None:
+            return len(self._chunks)
+        span = self.end - self.start
+        return sum(max(1, -(-span // chunk)) for chunk in self._chunks.values())
+
+    def next(self) -> tuple[str, int, dt.datetime | None, dt.datetime | None] | None:
+        """``(instrument, sequence number, start, end)`` of the next window, or None when all are handed out."""
+        with self._lock:
+            if self.cancel.is_set() or not self._turns:
+                return None
+            name = self._turns.popleft()
+            t = self._cursors[name]
+            seq = self._count[name]
+            self._count[name] += 1
+            if t is None or self.end is None:  # no span: the server's last hour, one request
+                return name, seq, None, None
+            stop = min(t + self._chunks[name], self.end)
+            if stop < self.end:
+                self._cursors[name] = stop
+                self._turns.append(name)
+            return name, seq, t, stop
+
+    def refused(self, name: str, length: dt.timedelta) -> None:
+        """The server found a window of ``length`` too large: later windows of ``name`` get half of it."""
+        half = max(_ONE_SECOND, dt.timedelta(seconds=int(length.total_seconds() // 2)))
+        with self._lock:
+            self._chunks[name] = min(self._chunks[name], half)
 
 
 def _fmt(t: dt.datetime) -> str:
@@ -178,9 +219,9 @@ def _records(body: Any) -> list[dict]:
 
 
 def _fetch_window(client: Client, instrument: str, start: dt.datetime | None, end: dt.datetime | None,
-                  cancel: threading.Event) -> list[dict]:
-    """One window; a window over the size limit is split in two (down to one second)."""
-    if cancel.is_set():
+                  plan: _Plan) -> list[dict]:
+    """One window; a window over the size limit is split in two (down to one second), and the plan told."""
+    if plan.cancel.is_set():
         return []
     params = [("instrument", instrument)]
     if start is not None:
@@ -192,10 +233,11 @@ def _fetch_window(client: Client, instrument: str, start: dt.datetime | None, en
     except ApiError as err:
         if err.status == 400 and _SIZE_LIMIT in err.body and start is not None and end is not None \
                 and end - start > _ONE_SECOND:
+            plan.refused(instrument, end - start)
             middle = start + (end - start) / 2
             middle = middle.replace(microsecond=0)
-            return (_fetch_window(client, instrument, start, middle, cancel)
-                    + _fetch_window(client, instrument, middle, end, cancel))
+            return (_fetch_window(client, instrument, start, middle, plan)
+                    + _fetch_window(client, instrument, middle, end, plan))
         raise _refine(err) from err
 
 
@@ -215,9 +257,13 @@ def _gc_paused():
             gc.enable()
 
 
-def fetch_records(*, instrument: str | Sequence[str] | None = None, time_utc_start: Any = None,
-                  time_utc_end: Any = None, chunk: Any = None, max_workers: int = 8) -> list[dict]:
-    """The raw JSON records of :func:`space_weather`, de-duplicated on (``instrument``, ``time_utc``)."""
+def _fetch(*, instrument: Any, time_utc_start: Any, time_utc_end: Any, chunk: Any, max_workers: int,
+           convert: Callable[[list[dict]], Any]) -> list[Any]:
+    """``convert(records)`` of every window, instrument by instrument, windows in time order.
+
+    ``max_workers`` threads take windows from a :class:`_Plan` until none is left; each answer is converted in
+    the thread that fetched it, so that its records are freed while they are fresh in memory.
+    """
     names = _instruments(instrument)
     start, end = _time(time_utc_start, "time_utc_start"), _time(time_utc_end, "time_utc_end")
     if start is not None and end is not None and end < start:
@@ -229,26 +275,42 @@ def fetch_records(*, instrument: str | Sequence[str] | None = None, time_utc_sta
         end = start + dt.timedelta(hours=1)
     elif end is not None and start is None:
         start = end - dt.timedelta(hours=1)
-    tasks: list[tuple[str, dt.datetime | None, dt.datetime | None]] = []
-    for name in names:
-        if start is None:
-            tasks.append((name, None, None))  # the server's last hour
-        else:
-            tasks.extend((name, a, b) for a, b in _windows(start, end, _chunk(chunk, name)))
-    cancel = threading.Event()
-    workers = min(max_workers, len(tasks))
-    with _client(keyed=True, pool_size=workers) as client, _gc_paused():
+    plan = _Plan(names, start, end, chunk)
+    results: dict[tuple[str, int], Any] = {}
+
+    def work() -> None:
+        try:
+            while (task := plan.next()) is not None:
+                name, seq, a, b = task
+                results[name, seq] = convert(_fetch_window(client, name, a, b, plan))
+        except BaseException:
+            plan.cancel.set()  # the other threads stop after their current window
+            raise
+
+    workers = min(max_workers, plan.size())
+    with _client(keyed=True, pool_size=workers) as client:
         if workers == 1:
-            parts = [_fetch_window(client, *task, cancel) for task in tasks]
+            work()
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ialirt") as pool:
-                futures = [pool.submit(_fetch_window, client, *task, cancel) for task in tasks]
+                futures = [pool.submit(work) for _ in range(workers)]
                 try:
-                    parts = [f.result() for f in futures]
-                except BaseException:
-                    cancel.set()
+                    for future in futures:
+                        future.result()
+                except BaseException:  # also a KeyboardInterrupt while waiting
+                    plan.cancel.set()
                     raise
-    return dedupe(r for part in parts for r in part)
+    order = {name: i for i, name in enumerate(names)}
+    return [results[key] for key in sorted(results, key=lambda k: (order[k[0]], k[1]))]
+
+
+def fetch_records(*, instrument: str | Sequence[str] | None = None, time_utc_start: Any = None,
+                  time_utc_end: Any = None, chunk: Any = None, max_workers: int = 8) -> list[dict]:
+    """The raw JSON records of :func:`space_weather`, de-duplicated on (``instrument``, ``time_utc``)."""
+    with _gc_paused():  # from the first decoded answer until de-duplication is done (see _gc_paused)
+        parts = _fetch(instrument=instrument, time_utc_start=time_utc_start, time_utc_end=time_utc_end,
+                       chunk=chunk, max_workers=max_workers, convert=lambda records: records)
+        return dedupe(chain.from_iterable(parts))
 
 
 def space_weather(*, instrument: str | Sequence[str] | None = None, time_utc_start: Any = None,
@@ -265,8 +327,9 @@ def space_weather(*, instrument: str | Sequence[str] | None = None, time_utc_sta
         The span (inclusive, UTC; an aware time is converted to UTC). With one end only the span is one hour; with
         neither it is the server's last hour.
     chunk : str, timedelta or float (hours), optional
-        Window of one request; default per instrument (MAG 1 h, CoDICE-Hi 3 h, SWAPI 6 h, SWE and HIT 12 h,
-        others 24 h). A window the server finds too large is split further.
+        Window of one request; default per instrument (MAG 3 h, CoDICE-Hi 6 h, SWAPI 12 h, SWE and HIT 24 h,
+        spacecraft 48 h, CoDICE-Lo 96 h, others 24 h: about 3/4 of what fits in the server's 1 MB). A window the
+        server finds too large is halved until it fits, and the instrument's later windows start at that size.
     max_workers : int, default 8
         Requests in flight at once.
 
@@ -296,10 +359,10 @@ def space_weather(*, instrument: str | Sequence[str] | None = None, time_utc_sta
     ...                              time_utc_end="2026-02-11")  # doctest: +SKIP
     >>> df.set_index("epoch")["mag_B_GSM_z"].plot()  # doctest: +SKIP
     """
-    records = fetch_records(instrument=instrument, time_utc_start=time_utc_start, time_utc_end=time_utc_end,
-                            chunk=chunk, max_workers=max_workers)
-    with _gc_paused():
-        return records_to_frame(records)
+    with _gc_paused():  # while answers are decoded and converted (see _gc_paused)
+        parts = _fetch(instrument=instrument, time_utc_start=time_utc_start, time_utc_end=time_utc_end,
+                       chunk=chunk, max_workers=max_workers, convert=frame_parts)
+        return assemble(chain.from_iterable(parts), deduplicate=True)
 
 
 # ---------------------------------------------------------------------------------------------- file queries
@@ -464,7 +527,7 @@ def download(files: Any, *, filetype: str = "archive", data_dir: str | os.PathLi
     -------
     list of pathlib.Path
     """
-    from imap_explorer.transfer import _fetch, _Progress, download_action
+    from imap_explorer.transfer import download_action, fetch_files
 
     if filetype not in FILETYPES:
         raise ValueError(f"Invalid filetype {filetype!r}. Expected one of: {', '.join(FILETYPES)}.")
@@ -473,31 +536,9 @@ def download(files: Any, *, filetype: str = "archive", data_dir: str | os.PathLi
     names = _names(files)
     settings = _settings(keyed=True, data_dir=data_dir)
     targets = {name: local_path(settings.data_dir, filetype, name) for name in names}
-    todo = [n for n in names if download_action(targets[n], overwrite) != "skip"]
-    if not todo:
-        return [targets[n] for n in names]
-    failures: dict[str, str] = {}
-    errors: dict[str, BaseException] = {}
-    cancel = threading.Event()
-    bars = _Progress(len(todo), progress)
-    workers = min(max_workers, len(todo))
-    try:
-        with _IalirtClient(settings, pool_size=workers) as client, \
-                ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ialirt-download") as pool:
-            futures = {name: pool.submit(_fetch, client, f"{filetype}/{name}", targets[name], bars, cancel)
-                       for name in todo}
-            for name, future in futures.items():
-                try:
-                    future.result()
-                except KeyboardInterrupt:
-                    cancel.set()
-                    raise
-                except Exception as err:  # reported together below
-                    reason = str(err) if isinstance(err, ImapExplorerError) else f"{type(err).__name__}: {err}"
-                    failures[name], errors[name] = reason, err
-                bars.file_done()
-    finally:
-        bars.close()
+    jobs = {n: (f"{filetype}/{n}", targets[n]) for n in names if download_action(targets[n], overwrite) != "skip"}
+    failures, errors = fetch_files(jobs, lambda pool_size: _IalirtClient(settings, pool_size=pool_size),
+                                   max_workers=max_workers, progress=progress, thread_name_prefix="ialirt-download")
     if failures:
         raise DownloadError(failures, [targets[n] for n in names if n not in failures], errors)
     return [targets[n] for n in names]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain, groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ from imap_explorer.ialirt._schema import (
     component_names,
 )
 
-__all__ = ["dedupe", "records_to_frame", "to_dataset"]
+__all__ = ["FramePart", "assemble", "dedupe", "frame_parts", "records_to_frame", "to_dataset"]
 
 _NAN3 = [np.nan, np.nan, np.nan]
 _STRING_KEYS = {"instrument", "time_utc", "kernel_set_key", "met_in_utc", "last_modified"}
@@ -81,6 +81,29 @@ def _vectors(values: Sequence[Any], n: int) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(len(values), n)
 
 
+def _nested(values: Sequence[Any], shape: tuple[int, ...]) -> np.ndarray | None:
+    """Nested lists of numbers as a float array of shape ``(len(values), *shape)``, or None.
+
+    One pass in C, twice as fast as ``np.array`` on CoDICE-Hi's 960 numbers per record; a null value becomes NaN.
+    None (the caller then takes the slow path) when a list is null or has another length, or a value is not a
+    number.
+
+    Examples
+    --------
+    >>> _nested([[[1, 2], [3, 4.5]]], (2, 2)).tolist(), _nested([[[1, 2], [3]]], (2, 2)), _nested([None], (2, 2))
+    ([[[1.0, 2.0], [3.0, 4.5]]], None, None)
+    """
+    level: Sequence[Any] = values
+    try:
+        for size in shape:
+            if len(level) and set(map(len, level)) != {size}:
+                return None
+            level = list(chain.from_iterable(level))
+        return np.fromiter(level, np.float64, len(level)).reshape(len(values), *shape)
+    except (TypeError, ValueError):
+        return None
+
+
 def _tt2000(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """(int64 TT2000 with 0 for missing, mask of missing) from JSON ints (or numeric strings)."""
     missing = np.array([v is None for v in values])
@@ -123,7 +146,7 @@ def _nullable_int(raw: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArra
 def _columns(recs: list[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
     """``{key: values}`` of a list of records; C-level passes when every record has the first one's keys."""
     first = list(recs[0])
-    if all(len(r) == len(first) for r in recs):
+    if set(map(len, recs)) == {len(first)}:
         try:
             return {key: list(map(itemgetter(key), recs)) for key in first}
         except KeyError:
@@ -134,7 +157,7 @@ def _columns(recs: list[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
     return {key: [r.get(key) for r in recs] for key in keys}
 
 
-def _one_instrument(inst: str, recs: list[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+def _one_instrument(inst: str, recs: list[Mapping[str, Any]]) -> FramePart:
     n = len(recs)
     cols: dict[str, Any] = {}
     units: dict[str, str] = {}
@@ -163,11 +186,14 @@ def _one_instrument(inst: str, recs: list[Mapping[str, Any]]) -> tuple[dict[str,
             cols[key] = _nullable_int(np.repeat(raw, repeat), np.repeat(missing, repeat))
             continue
         if key == "codice_hi_h":
-            try:
-                h = np.array([v if v is not None else np.full((4, 15, 4, 4), np.nan) for v in values],
-                             dtype=np.float64).reshape(n * 4, 15, 4, 4)
-            except (ValueError, TypeError):
-                h = np.full((n * 4, 15, 4, 4), np.nan)
+            h = _nested(values, (4, 15, 4, 4))
+            if h is None:
+                try:
+                    h = np.array([v if v is not None else np.full((4, 15, 4, 4), np.nan) for v in values],
+                                 dtype=np.float64)
+                except (ValueError, TypeError):
+                    h = np.full((n, 4, 15, 4, 4), np.nan)
+            h = h.reshape(n * 4, 15, 4, 4)
             cols[key] = list(h)
             units[key] = UNITS[key]
             continue
@@ -202,7 +228,106 @@ def _one_instrument(inst: str, recs: list[Mapping[str, Any]]) -> tuple[dict[str,
     out = {"instrument": np.full(n * repeat, inst, dtype=object), "time_utc": np.repeat(time_utc, repeat),
            "epoch": epoch}
     out.update(cols)
-    return out, units
+    stamps, met = columns.get("time_utc"), columns.get("met_in_utc")
+    if stamps is None:
+        record_keys: Sequence[Any] = met if met is not None else [None] * n
+    elif met is None:
+        record_keys = stamps
+    else:
+        record_keys = [a or b for a, b in zip(stamps, met, strict=True)]
+    return FramePart(inst, record_keys, out, units, repeat)
+
+
+class FramePart(NamedTuple):
+    """One instrument's records turned into columns (:func:`frame_parts`), ready for :func:`assemble`."""
+
+    instrument: str
+    #: Each record's key (``time_utc``, else ``met_in_utc``), for :func:`assemble`'s de-duplication.
+    keys: Sequence[Any]
+    #: Column name -> values, ``rows_per_record`` rows per record.
+    columns: dict[str, Any]
+    units: dict[str, str]
+    rows_per_record: int
+
+
+def frame_parts(records: Iterable[Mapping[str, Any]]) -> list[FramePart]:
+    """Turn I-ALiRT records into columns, one :class:`FramePart` per instrument (in order of first sight).
+
+    A fetch converts each answer as it arrives (while its records are fresh in memory) and frees them; the parts
+    become one DataFrame in :func:`assemble`.
+    """
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    records = records if isinstance(records, list) else list(records)
+    try:  # answers come in runs of one instrument: group the runs in C
+        runs = [(inst, list(run)) for inst, run in groupby(records, key=itemgetter("instrument"))]
+    except KeyError:
+        runs = [(r.get("instrument", ""), [r]) for r in records]
+    for inst, run in runs:
+        groups.setdefault(str(inst), []).extend(run)
+    return [_one_instrument(inst, recs) for inst, recs in groups.items()]
+
+
+def assemble(parts: Iterable[FramePart], *, deduplicate: bool = False) -> pd.DataFrame:
+    """One DataFrame, sorted by ``epoch``, from :func:`frame_parts` parts (several per instrument allowed).
+
+    With ``deduplicate``, a record whose (``instrument``, key) appears in several parts is kept once, the copy of
+    the later part winning (as :func:`dedupe`).
+    """
+    groups: dict[str, list[FramePart]] = {}
+    for part in parts:
+        groups.setdefault(part.instrument, []).append(part)
+    frames, units = [], {}
+    for group in groups.values():
+        columns = _concat_columns([p.columns for p in group])
+        if columns is None:  # parts of different shapes (fields or types that changed): pandas aligns them
+            frame = pd.concat([pd.DataFrame(p.columns) for p in group], ignore_index=True, sort=False)
+        else:
+            frame = pd.DataFrame(columns)
+        if deduplicate:
+            keys = list(chain.from_iterable(p.keys for p in group))
+            last = {key: i for i, key in enumerate(keys)}
+            if len(last) < len(keys):
+                keep = np.zeros(len(keys), dtype=bool)
+                keep[list(last.values())] = True
+                frame = frame[np.repeat(keep, group[0].rows_per_record)].reset_index(drop=True)
+        frames.append(frame)
+        for p in group:
+            units.update(p.units)
+    if not frames:
+        df = pd.DataFrame({"instrument": pd.Series(dtype=object), "time_utc": pd.Series(dtype="datetime64[ns]"),
+                           "epoch": pd.Series(dtype="datetime64[ns]")})
+    elif len(frames) == 1:
+        df = frames[0]
+    else:
+        df = pd.concat(frames, ignore_index=True, sort=False)
+    df = df.sort_values("epoch", kind="stable", ignore_index=True)
+    df.attrs["units"] = units
+    return df
+
+
+def _concat_columns(parts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The columns of several parts joined, or None when they differ in names or types."""
+    if len(parts) == 1:
+        return parts[0]
+    names = list(parts[0])
+    if any(len(p) != len(names) or not all(n in p for n in names) for p in parts[1:]):
+        return None
+    out: dict[str, Any] = {}
+    for name in names:
+        values = [p[name] for p in parts]
+        first = values[0]
+        if isinstance(first, np.ndarray) and all(isinstance(v, np.ndarray) and v.dtype == first.dtype
+                                                 for v in values):
+            out[name] = np.concatenate(values)
+        elif isinstance(first, pd.arrays.IntegerArray) and all(isinstance(v, pd.arrays.IntegerArray)
+                                                               for v in values):
+            out[name] = pd.arrays.IntegerArray(np.concatenate([v.to_numpy("int64", na_value=0) for v in values]),
+                                               np.concatenate([v.isna() for v in values]))
+        elif isinstance(first, list) and all(isinstance(v, list) for v in values):
+            out[name] = list(chain.from_iterable(values))
+        else:
+            return None
+    return out
 
 
 def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -218,29 +343,7 @@ def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     >>> df[["epoch", "mag_B_GSM_y", "mag_B_GSM_z"]].to_dict("records")
     [{'epoch': Timestamp('2026-02-10 08:00:00.988038400'), 'mag_B_GSM_y': -8.833, 'mag_B_GSM_z': nan}]
     """
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    records = records if isinstance(records, list) else list(records)
-    try:  # answers come in runs of one instrument: group the runs in C
-        runs = [(inst, list(run)) for inst, run in groupby(records, key=itemgetter("instrument"))]
-    except KeyError:
-        runs = [(r.get("instrument", ""), [r]) for r in records]
-    for inst, run in runs:
-        groups.setdefault(str(inst), []).extend(run)
-    frames, units = [], {}
-    for inst, recs in groups.items():
-        cols, u = _one_instrument(inst, recs)
-        frames.append(pd.DataFrame(cols))
-        units.update(u)
-    if not frames:
-        df = pd.DataFrame({"instrument": pd.Series(dtype=object), "time_utc": pd.Series(dtype="datetime64[ns]"),
-                           "epoch": pd.Series(dtype="datetime64[ns]")})
-    elif len(frames) == 1:
-        df = frames[0]
-    else:
-        df = pd.concat(frames, ignore_index=True, sort=False)
-    df = df.sort_values("epoch", kind="stable", ignore_index=True)
-    df.attrs["units"] = units
-    return df
+    return assemble(frame_parts(records))
 
 
 # ---------------------------------------------------------------------------------------------- -> Dataset
