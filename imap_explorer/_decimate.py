@@ -22,7 +22,8 @@ reaches across a data gap (see :func:`record_cells`).
 
 Times are handled as int64 nanoseconds (``datetime64[ns]`` viewed as int64); only the decimated points are
 converted to matplotlib date numbers. Pass contiguous ``y`` arrays: reducing a strided column is about ten times
-slower.
+slower. The components of long vectors need no contiguous copy: :class:`VectorColumns` reduces all of them, and
+their norm, in one chunked pass (see :class:`ColumnView`).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ import numpy as np
 from matplotlib import dates as mdates
 from matplotlib.lines import Line2D
 
-__all__ = ["GAP_FACTOR", "MAX_SPECTROGRAM_COLUMNS", "BinnedSpectrogram", "MinMaxLine", "add_binned_spectrogram",
-           "add_minmax_line", "cell_edges", "column_means", "gap_mask", "insert_gaps", "lone_samples",
-           "minmax_decimate", "nonfinite", "ns_to_num", "num_to_ns", "record_cells", "time_bins"]
+__all__ = ["GAP_FACTOR", "MAX_SPECTROGRAM_COLUMNS", "SNAP_BLOCKS", "BinnedSpectrogram", "ColumnView", "MinMaxLine",
+           "VectorColumns", "add_binned_spectrogram", "add_minmax_line", "cell_edges", "column_means", "gap_mask",
+           "insert_gaps", "lone_samples", "minmax_decimate", "nonfinite", "ns_to_num", "num_to_ns", "record_cells",
+           "time_bins"]
 
 #: An interval longer than GAP_FACTOR times both neighbouring intervals is drawn as a gap.
 GAP_FACTOR = 3.0
@@ -42,6 +44,8 @@ GAP_FACTOR = 3.0
 OVERSAMPLE = 4
 #: Decimate only when there are more than this many samples per pixel column.
 MIN_SAMPLES_PER_PIXEL = 4
+#: Bins of a :class:`ColumnView` this many blocks wide or more start on block boundaries (see VectorColumns).
+SNAP_BLOCKS = 4
 #: A spectrogram shows at most about this many time columns (more than the pixel columns of a 10 in figure
 #: saved at 300 dpi); more records in view are averaged in time bins.
 MAX_SPECTROGRAM_COLUMNS = 4000
@@ -92,6 +96,222 @@ def insert_gaps(t: np.ndarray, y: np.ndarray, factor: float = GAP_FACTOR) -> tup
     return t_new, y_new
 
 
+class VectorColumns:
+    """The components of a long ``(n, k)`` array of vectors and their norm, as the data of four lines, not copied.
+
+    Transposing a day of 128 Hz burst vectors into one contiguous row per component writes 132 MB (and its norm
+    44 MB more) of fresh memory, which on a virtual machine that hands freed memory back to its host can cost
+    several times the arithmetic. Instead, each line reads the array where it is: :meth:`view` gives line ``i``
+    (components ``0, 1, 2``, the norm of the first three ``3``) as a :class:`ColumnView`, and the min-max
+    reduction of all four lines over the same bins is done in one pass of cache-sized chunks, each transposed into
+    a small buffer (a strided column reduces about ten times slower than a contiguous one). The reduction of the
+    last set of bins is kept, so the four lines of one view cost one pass.
+
+    :meth:`scan`, the pass that finds each line's extremes and breaks, also keeps the extremes of every ``block``
+    rows. Bins that start on block boundaries are then reduced from those, without reading the vectors again:
+    :func:`minmax_decimate` moves the edges of wide bins (all :data:`SNAP_BLOCKS` blocks or more) to the nearest
+    boundary.
+
+    Parameters
+    ----------
+    vectors : numpy.ndarray
+        Floats, shape ``(n, k)`` with ``k >= 3``.
+    step : int
+        Rows per chunk.
+    block : int
+        Rows per block whose extremes :meth:`scan` keeps; 0, or one that does not divide ``step``, keeps none.
+
+    Examples
+    --------
+    >>> v = np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 1.0], [np.nan, 1.0, 1.0], [1.0, 2.0, 2.0]])
+    >>> columns = VectorColumns(v, step=2)
+    >>> extremes, breaks = columns.scan()
+    >>> extremes[3], breaks.tolist()
+    ((1.0, 5.0), [2])
+    >>> columns.view(3)[[0, 3]].tolist()
+    [5.0, 3.0]
+    >>> low, high = columns.view(1).extrema(np.array([0, 2]), 4)
+    >>> low.tolist(), high.tolist()
+    ([0.0, 1.0], [4.0, 2.0])
+    """
+
+    def __init__(self, vectors: np.ndarray, step: int = 1 << 16, block: int = 512) -> None:
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2 or vectors.shape[1] < 3 or vectors.dtype.kind != "f":
+            raise ValueError(f"VectorColumns expects floats of shape (n, 3 or more), got {vectors.dtype} "
+                             f"{vectors.shape}")
+        self.vectors = vectors
+        self.step = max(int(step), 1)
+        self.block = int(block) if block and self.step % int(block) == 0 else 0
+        self._blocks: tuple[np.ndarray, np.ndarray] | None = None
+        self._norm: np.ndarray | None = None
+        self._last: tuple[tuple, tuple[np.ndarray, np.ndarray]] | None = None
+
+    def __len__(self) -> int:
+        return self.vectors.shape[0]
+
+    def view(self, i: int) -> ColumnView:
+        """Line ``i``: component ``0``, ``1`` or ``2``, or ``3`` for the norm of the three."""
+        if i not in (0, 1, 2, 3):
+            raise ValueError(f"a line of VectorColumns is 0, 1, 2 (components) or 3 (norm), got {i!r}")
+        return ColumnView(self, i)
+
+    def norm_of(self, rows: np.ndarray) -> np.ndarray:
+        """The norm of the first three columns of ``rows`` (rows of ``vectors``), in their dtype."""
+        rows = np.asarray(rows)[..., :3]
+        return np.sqrt(np.einsum("...i,...i->...", rows, rows))
+
+    def norm(self) -> np.ndarray:
+        """The norm of every vector, computed on first use and kept (a new full-size array)."""
+        if self._norm is None:
+            self._norm = np.empty(len(self), self.vectors.dtype)
+            for a, block in self._chunks(0, len(self)):
+                self._norm[a:a + block.shape[1]] = block[3]
+        return self._norm
+
+    def _chunks(self, start: int, stop: int):
+        """``(a, block)`` for each chunk of rows from ``start`` to ``stop``.
+
+        ``block``, ``(4, m)``, holds the three components and their norm of rows ``a .. a + m - 1``. The buffer
+        is reused: use it before the next.
+        """
+        buffer = np.empty((4, min(self.step, max(stop - start, 1))), self.vectors.dtype)
+        for a in range(start, stop, self.step):
+            m = min(self.step, stop - a)
+            block = buffer[:, :m]
+            np.copyto(block[:3], self.vectors[a:a + m, :3].T)
+            np.einsum("ij,ij->j", block[:3], block[:3], out=block[3])
+            np.sqrt(block[3], out=block[3])
+            yield a, block
+
+    def scan(self) -> tuple[list[tuple[float, float]], np.ndarray]:
+        """One pass over the vectors: the ``extremes`` and ``breaks`` of :func:`add_minmax_line`.
+
+        ``extremes`` lists each line's ``(min, max)`` ignoring NaN (NaN when all are); ``breaks`` are the rows where
+        the norm is not finite (a component is non-finite only there). The extremes of every ``block`` rows are
+        kept for :meth:`extrema`.
+        """
+        n = len(self)
+        size = self.block or self.step  # the extremes of each block (of each chunk when no blocks are kept)
+        count = -(-n // size)
+        low, high = np.full((4, count), np.nan, self.vectors.dtype), np.full((4, count), np.nan, self.vectors.dtype)
+        finite = np.empty(min(self.step, n), bool)
+        breaks = []
+        for a, block in self._chunks(0, n):
+            cuts = np.arange(0, block.shape[1], size)
+            k = a // size
+            np.fmin.reduceat(block, cuts, axis=1, out=low[:, k:k + cuts.size])
+            np.fmax.reduceat(block, cuts, axis=1, out=high[:, k:k + cuts.size])
+            mask = finite[:block.shape[1]]
+            np.isfinite(block[3], out=mask)
+            if not mask.all():
+                breaks.append(np.flatnonzero(~mask) + a)
+        if self.block:
+            self._blocks = (low, high)
+        with np.errstate(invalid="ignore"):
+            extremes = [(float(lo), float(hi)) for lo, hi in zip(np.fmin.reduce(low, axis=1),
+                                                                 np.fmax.reduce(high, axis=1))]
+        return extremes, (np.concatenate(breaks) if breaks else np.empty(0, np.intp))
+
+    def extrema(self, i: int, starts: np.ndarray, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """``np.fmin.reduceat`` and ``np.fmax.reduceat`` of line ``i`` cut at ``stop``, at ``starts``.
+
+        ``starts`` are ascending row indices below ``stop`` (a repeated one gives an undefined value, as an
+        empty bin's does in :func:`minmax_decimate`). All four lines are reduced in one pass and kept for the
+        next call with the same bins.
+        """
+        starts = np.asarray(starts, dtype=np.intp)
+        key = (int(stop), starts.tobytes())
+        if self._last is None or self._last[0] != key:
+            self._last = (key, self._from_blocks(starts, int(stop)) or self._reduce(starts, int(stop)))
+        low, high = self._last[1]
+        return low[i], high[i]
+
+    def _from_blocks(self, starts: np.ndarray, stop: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The reduction from the blocks' extremes, when every bin starts on a block boundary (else None).
+
+        ``stop - 1`` may stand for the empty bins at the end, as in :func:`minmax_decimate`.
+        """
+        size = self.block
+        if self._blocks is None or not starts.size or not (stop % size == 0 or stop == len(self)):
+            return None
+        if not np.all((starts % size == 0) | (starts == stop - 1)):
+            return None
+        low, high = self._blocks
+        end = -(-stop // size)
+        segments = starts // size
+        return np.fmin.reduceat(low[:, :end], segments, axis=1), np.fmax.reduceat(high[:, :end], segments, axis=1)
+
+    def _reduce(self, starts: np.ndarray, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        if starts.size == 0:
+            return np.empty((4, 0), self.vectors.dtype), np.empty((4, 0), self.vectors.dtype)
+        first = int(starts[0])
+        # segments: cut at every bin start and every chunk start, so that no segment spans two chunks; each chunk
+        # reduces its segments, and the segments of a bin are then reduced into it
+        chunk_starts = np.arange(first, stop, self.step)
+        cuts = np.union1d(starts, chunk_starts)
+        where = np.append(np.searchsorted(cuts, chunk_starts), cuts.size)
+        low = np.empty((4, cuts.size), self.vectors.dtype)
+        high = np.empty((4, cuts.size), self.vectors.dtype)
+        for k, (a, block) in enumerate(self._chunks(first, stop)):
+            s0, s1 = where[k], where[k + 1]
+            local = cuts[s0:s1] - a
+            low[:, s0:s1] = np.fmin.reduceat(block, local, axis=1)
+            high[:, s0:s1] = np.fmax.reduceat(block, local, axis=1)
+        segments = np.searchsorted(cuts, starts)
+        return np.fmin.reduceat(low, segments, axis=1), np.fmax.reduceat(high, segments, axis=1)
+
+
+class ColumnView:
+    """One line of a :class:`VectorColumns`: indexable like a 1-D array (int, slice, index array), without a copy.
+
+    ``np.asarray(view)`` gives the whole line: a strided view for a component, the norm computed once for line 3.
+    :func:`minmax_decimate` reduces it through :meth:`extrema`, a pass shared by the four lines.
+    """
+
+    ndim = 1
+
+    def __init__(self, columns: VectorColumns, i: int) -> None:
+        self.columns = columns
+        self.i = i
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.columns.vectors.dtype
+
+    @property
+    def size(self) -> int:
+        return len(self.columns)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (len(self.columns),)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def __getitem__(self, key):
+        rows = self.columns.vectors[key]
+        return rows[..., self.i] if self.i < 3 else self.columns.norm_of(rows)
+
+    def __array__(self, dtype=None, copy=None):
+        values = self.columns.vectors[:, self.i] if self.i < 3 else self.columns.norm()
+        return values if dtype is None else values.astype(dtype, copy=False)
+
+    @property
+    def block(self) -> int:
+        """Rows per block whose extremes are known (after :meth:`VectorColumns.scan`), else 0."""
+        return self.columns.block if self.columns._blocks is not None else 0
+
+    def extrema(self, starts: np.ndarray, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """See :meth:`VectorColumns.extrema`."""
+        return self.columns.extrema(self.i, starts, stop)
+
+    def __repr__(self) -> str:
+        name = "norm" if self.i == 3 else f"component {self.i}"
+        return f"<ColumnView {name} of {len(self.columns):,} vectors>"
+
+
 def nonfinite(y: np.ndarray, candidates: np.ndarray | None = None, step: int = 1 << 20) -> np.ndarray:
     """Indices of the non-finite samples of ``y`` (NaN, inf), ascending.
 
@@ -106,13 +326,15 @@ def nonfinite(y: np.ndarray, candidates: np.ndarray | None = None, step: int = 1
     >>> nonfinite(np.array([1.0, np.nan, 2.0, np.inf]), candidates=np.array([0, 1])).tolist()
     [1]
     """
-    y = np.asarray(y)
+    if not isinstance(y, ColumnView):
+        y = np.asarray(y)
     if y.dtype.kind not in "fc":
         return np.empty(0, np.intp)
     if candidates is not None:
         candidates = np.asarray(candidates, dtype=np.intp)
         return candidates[~np.isfinite(y[candidates])]
-    y = y.ravel()
+    if isinstance(y, np.ndarray):
+        y = y.ravel()
     found = []
     mask = np.empty(min(step, y.size), bool)
     for a in range(0, y.size, step):
@@ -138,7 +360,8 @@ def lone_samples(y: np.ndarray, breaks: np.ndarray | None = None) -> np.ndarray:
     >>> lone_samples(np.array([7.0])).tolist(), lone_samples(np.array([1.0, 2.0])).tolist()
     ([0], [])
     """
-    y = np.asarray(y)
+    if not isinstance(y, ColumnView):
+        y = np.asarray(y)
     if y.dtype.kind not in "fc":
         return np.arange(y.size) if y.size == 1 else np.empty(0, np.intp)
     breaks = nonfinite(y, breaks)
@@ -157,8 +380,9 @@ def minmax_decimate(
     ----------
     t : numpy.ndarray of int64 or float
         Sample times, ascending (int64 nanoseconds for ``datetime64[ns]`` data).
-    y : numpy.ndarray of float
-        Values; NaN marks fill and breaks the line.
+    y : numpy.ndarray of float, or ColumnView
+        Values; NaN marks fill and breaks the line. A :class:`ColumnView` is reduced by its own
+        :meth:`~ColumnView.extrema` (one pass for all the lines of its vectors) and read only where needed.
     n_bins : int
         Number of pixel columns across ``t_range``.
     t_range : (float, float), optional
@@ -185,7 +409,8 @@ def minmax_decimate(
     True
     """
     t = np.asarray(t)
-    y = np.asarray(y)
+    if not isinstance(y, ColumnView):
+        y = np.asarray(y)
     n = t.size
     if n == 0:
         return np.empty(0), np.empty(0)
@@ -203,14 +428,25 @@ def minmax_decimate(
     if i1 - i0 <= MIN_SAMPLES_PER_PIXEL * n_bins:
         tv, yv = insert_gaps(t[i0:i1], y[i0:i1])
         return tv.astype(np.float64), np.asarray(yv, dtype=np.float64)
+    block = y.block if isinstance(y, ColumnView) else 0
+    inner = idx[(idx > 0) & (idx < n)] if block else idx[:0]
+    if inner.size > 1 and np.diff(inner).min() >= SNAP_BLOCKS * block:
+        # wide bins of a line whose block extremes are known: each edge moves to the nearest block boundary, by at
+        # most half a block (an eighth of the narrowest bin, a 32nd of a pixel column), and the bins reduce from
+        # the blocks. Only the bins at the ends of the data, partly outside the view, may be narrower. An empty
+        # bin inside the data (a time gap) keeps every edge exact: a moved edge would carry samples across it.
+        idx = np.minimum((idx + block // 2) // block * block, n)
     starts, ends = idx[:-1], idx[1:]
     filled = ends > starts
     # reduceat reduces y[start_k:start_k+1] and, for the last index, y[start:] to the END of its input:
     # cut the input at the last bin's end. Empty bins give garbage that `filled` masks below.
     stop = max(int(idx[-1]), 1)
     safe = np.minimum(starts, stop - 1)
-    ymin = np.fmin.reduceat(y[:stop], safe)
-    ymax = np.fmax.reduceat(y[:stop], safe)
+    if isinstance(y, ColumnView):
+        ymin, ymax = y.extrema(safe, stop)
+    else:
+        ymin = np.fmin.reduceat(y[:stop], safe)
+        ymax = np.fmax.reduceat(y[:stop], safe)
     last = np.maximum(ends - 1, 0)
     tf = t[safe].astype(np.float64)
     tl = t[last].astype(np.float64)
@@ -263,8 +499,9 @@ class MinMaxLine(Line2D):
     ----------
     t_ns : numpy.ndarray
         Times as ``datetime64[ns]`` or int64 nanoseconds since 1970, ascending.
-    y : numpy.ndarray
-        Values (NaN = fill).
+    y : numpy.ndarray or ColumnView
+        Values (NaN = fill). A :class:`ColumnView` (a line of :class:`VectorColumns`) is read where it lies;
+        ``full_y`` is then the whole line as an array, computed when first asked for (the norm) or a view.
     **kwargs
         Passed to :class:`~matplotlib.lines.Line2D` (``color``, ``label``, ``lw`` ...).
     """
@@ -274,12 +511,21 @@ class MinMaxLine(Line2D):
         if t_ns.dtype.kind == "M":  # no copy when already datetime64[ns]
             t_ns = t_ns.astype("datetime64[ns]", copy=False).view(np.int64)
         self.full_t = t_ns
-        self.full_y = np.asarray(y)
+        self.full_y = y
         #: Marker-only MinMaxLine of the samples no segment reaches (see :func:`add_minmax_line`), or None.
         self.lone_markers: MinMaxLine | None = None
         self._cache_key: tuple | None = None
         self.oversample = OVERSAMPLE
         super().__init__([], [], **kwargs)
+
+    @property
+    def full_y(self) -> np.ndarray:
+        """The full values drawn (decimated) by this line."""
+        return np.asarray(self._full_y)
+
+    @full_y.setter
+    def full_y(self, y) -> None:
+        self._full_y = y if isinstance(y, ColumnView) else np.asarray(y)
 
     def _view(self) -> tuple[tuple[float, float] | None, int]:
         """The visible time range widened to whole output pixels, and the number of pixel columns.
@@ -314,7 +560,7 @@ class MinMaxLine(Line2D):
         if key == self._cache_key:
             return False
         self._cache_key = key
-        td, yd = minmax_decimate(self.full_t, self.full_y, width * self.oversample, t_range)
+        td, yd = minmax_decimate(self.full_t, self._full_y, width * self.oversample, t_range)
         x = ns_to_num(td) if td.size else td
         if quiet:
             callback, self.stale_callback = self.stale_callback, None
@@ -373,7 +619,7 @@ def add_minmax_line(ax, t, y, *, breaks: np.ndarray | None = None, extremes: tup
         line.set_markersize(3.0)
     width = max(int(np.ceil(ax.bbox.width)), 1)
     full = (float(line.full_t[0]), float(line.full_t[-1])) if n else None
-    if n > MIN_SAMPLES_PER_PIXEL * line.oversample * width and line.full_y.dtype.kind in "fiu":
+    if n > MIN_SAMPLES_PER_PIXEL * line.oversample * width and line._full_y.dtype.kind in "fiu":
         # decimated only when first drawn or read, for the view then (quicklook sets the time axis and the dpi
         # of a save later): until then the line holds its extremes at its ends, which give the axes the same
         # data limits for a quarter of the time a decimation takes
@@ -385,9 +631,9 @@ def add_minmax_line(ax, t, y, *, breaks: np.ndarray | None = None, extremes: tup
         line.redecimate(full, width)
     ax.add_line(line)
     line._cache_key = None  # the real view is known only once the axes are laid out
-    lone = lone_samples(line.full_y, breaks) if line.get_marker() in (None, "None", "none", "", " ") else ()
+    lone = lone_samples(line._full_y, breaks) if line.get_marker() in (None, "None", "none", "", " ") else ()
     if len(lone):
-        markers = MinMaxLine(line.full_t[lone], line.full_y[lone], color=line.get_color(), alpha=line.get_alpha(),
+        markers = MinMaxLine(line.full_t[lone], line._full_y[lone], color=line.get_color(), alpha=line.get_alpha(),
                              zorder=line.get_zorder(), linestyle="none", marker="o", markersize=3.0,
                              label=f"_lone samples of {line.get_label()}")
         markers.redecimate(full, width)
