@@ -643,9 +643,11 @@ def coverage_command(args: Any) -> int:
             out = out / "coverage.png"
         elif not out.suffix:
             out = out.with_name(out.name + ".png")
+        from imap_explorer.plot.render import save_figure
+
         fig = plot_coverage(cov, pyplot=False)
         out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
+        save_figure(fig, out, dpi=120)
         print(f"Saved {out}")
     print(format_coverage(cov, width=shutil.get_terminal_size((120, 24)).columns))
     for product, info in cov.imap.inputs.items():

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import xarray as xr  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from imap_explorer import _decimate  # noqa: E402
@@ -1138,6 +1139,27 @@ def test_cli_quicklook_end_to_end(local_sdc, tmp_path, capsys):
     # downloaded into the data directory in the SDC layout, newest version of the day only
     downloaded = sorted(p.name for p in (tmp_path / "data").rglob("*.cdf"))
     assert downloaded == ["imap_mag_l2_norm-gse_20260120_v002.0001.cdf"]
+
+
+class _FailsWhenDrawn(Artist):
+    def draw(self, renderer):
+        raise RuntimeError("drawing failed half-way")
+
+
+def test_save_figure_never_leaves_a_partial_image_under_the_final_name(tmp_path):
+    out = tmp_path / "plot.png"
+    fig = ql.quicklook(mag_dataset(n=200))
+    assert ql.save_figure(fig, out) == out
+    before = out.read_bytes()
+    assert before.startswith(b"\x89PNG")
+    fig.axes[0].add_artist(_FailsWhenDrawn())
+    with pytest.raises(RuntimeError, match="half-way"):
+        ql.save_figure(fig, out)
+    assert out.read_bytes() == before  # the earlier image is kept whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plot.png"]  # no part file left behind
+    fig.axes[0].artists[-1].remove()
+    assert ql.save_figure(fig, tmp_path / "plot.svg").read_bytes().startswith(b"<?xml")  # type from the suffix
+    plt.close(fig)
 
 
 def test_cli_quicklook_stacks_products_and_reports_no_match(local_sdc, tmp_path, capsys):

@@ -72,6 +72,7 @@ from imap_explorer.plot.render import (
     _PANEL_HEIGHT,
     _draw_panel,
     _new_figure,
+    save_figure,
     spectrogram_time_edges,
 )
 from imap_explorer.plot.render import (
@@ -445,7 +446,7 @@ def quicklook_command(args: argparse.Namespace) -> int:
         print(f"note: {warning.message}", file=sys.stderr)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
+        save_figure(fig, out, dpi=120)
     finally:
         plt.close(fig)
     print(f"Saved quick-look plot to {out.resolve()}")

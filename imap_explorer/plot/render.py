@@ -12,6 +12,8 @@ from imap_explorer.plot.inputs import _times
 from imap_explorer.plot.timeseries import Panel
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     import xarray as xr
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -58,6 +60,29 @@ def _axis_edges(values: np.ndarray, log: bool) -> np.ndarray:
     mid = 0.5 * (v[1:] + v[:-1])
     return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
 
+
+
+def save_figure(fig: Figure, out, *, dpi: float = 120) -> Path:
+    """Save ``fig`` to ``out`` (the image type from its suffix) without a partial file ever under that name.
+
+    The image is written to a hidden ``.<name>.<random>.part`` beside ``out`` and moved into place; a failed
+    save removes it and leaves whatever ``out`` held before.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    out = Path(out)
+    fmt = out.suffix[1:].lower() or None
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fig.savefig(handle, format=fmt, dpi=dpi)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
 
 
 # --------------------------------------------------------------------------- drawing
