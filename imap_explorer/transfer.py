@@ -25,7 +25,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -166,6 +166,19 @@ class _Progress:
         for bar in (self._files, self._bytes):
             if bar is not None:
                 bar.close()
+
+
+def completed(futures: Iterable[Future], poll: float = 0.25) -> Iterable[Future]:
+    """The futures as they complete, like :func:`concurrent.futures.as_completed`, but waking every ``poll`` seconds.
+
+    A Ctrl-C (or a Jupyter interrupt, ``kill -INT``) goes to the process, and the kernel may hand it to any thread:
+    Python then raises KeyboardInterrupt in the main thread only when that thread next runs, and a main thread
+    blocked in ``as_completed`` would not run until a transfer ended. Waking every ``poll`` seconds notices it.
+    """
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+        yield from done
 
 
 class _Cancelled(ImapExplorerError):
@@ -367,7 +380,7 @@ def fetch_files(jobs: Mapping[str, tuple[str, Path]], client_for: Callable[[int]
             try:
                 futures = {pool.submit(_fetch, client, key, dest, bars, cancel): name
                            for name, (key, dest) in jobs.items()}
-                for future in as_completed(futures):
+                for future in completed(futures):
                     name = futures[future]
                     try:
                         future.result()

@@ -506,7 +506,10 @@ def test_download_failed_overwrite_keeps_the_old_file(api, storage, tmp_path):
     assert parts_left(tmp_path) == []
 
 
-def test_download_interrupted_leaves_no_partial_file(api, storage, tmp_path):
+@pytest.mark.parametrize("receiver", ["process", "another thread"])
+def test_download_interrupted_leaves_no_partial_file(api, storage, tmp_path, receiver):
+    """Ctrl-C while bytes flow. The kernel hands a process's SIGINT to any of its threads: when one other than
+    the main thread takes it, the main thread must still notice it while it waits for the transfers."""
     import os
     import signal
     import time
@@ -527,13 +530,22 @@ def test_download_interrupted_leaves_no_partial_file(api, storage, tmp_path):
 
     storage.expect_request(f"/sds-data-123/{key}").respond_with_handler(slow)
     # a real SIGINT (Ctrl-C, or a Jupyter kernel interrupt) while the bytes are flowing
-    timer = threading.Thread(target=lambda: started.wait(10) and os.kill(os.getpid(), signal.SIGINT))
+    def interrupt():
+        if started.wait(10):
+            if receiver == "process":
+                os.kill(os.getpid(), signal.SIGINT)
+            else:  # this thread takes it, as the kernel may choose
+                signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt)
     timer.start()
+    begun = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
             download(NAME, progress=False)
     finally:
         timer.join()
+    assert time.monotonic() - begun < 3.5  # interrupted, not left to finish its ~4 s of bytes
     assert not (tmp_path / "data" / key).exists()
     assert parts_left(tmp_path) == []
 

@@ -43,6 +43,7 @@ from imap_explorer.ialirt._schema import (
     SCIENCE,
 )
 from imap_explorer.ialirt.frame import assemble, dedupe, frame_parts, records_to_frame, to_dataset
+from imap_explorer.transfer import completed
 
 __all__ = ["FILETYPES", "archive_query", "download", "fetch_records", "get_data", "log_query", "packet_query",
            "space_weather"]
@@ -295,7 +296,7 @@ def _fetch(*, instrument: Any, time_utc_start: Any, time_utc_end: Any, chunk: An
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ialirt") as pool:
                 futures = [pool.submit(work) for _ in range(workers)]
                 try:
-                    for future in futures:
+                    for future in completed(futures):  # wakes up to notice a Ctrl-C (see transfer.completed)
                         future.result()
                 except BaseException:  # also a KeyboardInterrupt while waiting
                     plan.cancel.set()
