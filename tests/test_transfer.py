@@ -537,6 +537,9 @@ def test_download_interrupted_leaves_no_partial_file(api, storage, tmp_path, rec
             else:  # this thread takes it, as the kernel may choose
                 signal.pthread_kill(threading.get_ident(), signal.SIGINT)
 
+    # Ctrl-C raises KeyboardInterrupt, as in an interactive Python, even when pytest itself was started with
+    # SIGINT ignored (a background job of a non-interactive shell, as CI may be)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Thread(target=interrupt)
     timer.start()
     begun = time.monotonic()
@@ -545,6 +548,7 @@ def test_download_interrupted_leaves_no_partial_file(api, storage, tmp_path, rec
             download(NAME, progress=False)
     finally:
         timer.join()
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - begun < 3.5  # interrupted, not left to finish its ~4 s of bytes
     assert not (tmp_path / "data" / key).exists()
     assert parts_left(tmp_path) == []
