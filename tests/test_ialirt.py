@@ -639,3 +639,42 @@ def test_answers_of_different_shapes_join_and_the_later_copy_wins():
     assert df["hit_he_omni_low_en"][1] == 5.0
     assert df["ttj2000ns"].dtype == "Int64"
     assert len(assemble([*first, *later])) == 4                                     # kept when not asked
+
+
+def test_gc_pause_is_shared_by_fetches_in_several_threads():
+    """The collector comes back when the last overlapping fetch ends, and only if it was on before the first."""
+    import gc
+
+    from imap_explorer.ialirt.client import _gc_paused
+
+    assert gc.isenabled()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with _gc_paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second():
+        first_in.wait(5)
+        with _gc_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen["after the first ended"] = gc.isenabled()
+        seen["after both"] = gc.isenabled()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"after the first ended": False, "after both": True}
+    gc.disable()  # a caller that turned the collector off keeps it off
+    try:
+        with _gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -242,20 +242,31 @@ def _fetch_window(client: Client, instrument: str, start: dt.datetime | None, en
         raise _refine(err) from err
 
 
+_gc_pause_lock = threading.Lock()
+_gc_pauses = [0, False]  # fetches pausing the collector now, and whether it was enabled before the first
+
+
 @contextlib.contextmanager
 def _gc_paused():
     """Pause the cyclic garbage collector while a large answer is decoded and kept.
 
     Decoding builds millions of small objects that all stay alive; each automatic collection would walk them all
-    again (half of the decoding time for a week of records). Nothing collectable is made meanwhile.
+    again (half of the decoding time for a week of records). Nothing collectable is made meanwhile. Fetches in
+    several threads share the pause: the collector is enabled again when the last one ends, and only if it was
+    enabled before the first began.
     """
-    enabled = gc.isenabled()
-    gc.disable()
+    with _gc_pause_lock:
+        if _gc_pauses[0] == 0:
+            _gc_pauses[1] = gc.isenabled()
+            gc.disable()
+        _gc_pauses[0] += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _gc_pause_lock:
+            _gc_pauses[0] -= 1
+            if _gc_pauses[0] == 0 and _gc_pauses[1]:
+                gc.enable()
 
 
 def _fetch(*, instrument: Any, time_utc_start: Any, time_utc_end: Any, chunk: Any, max_workers: int,
