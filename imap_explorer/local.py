@@ -330,8 +330,10 @@ def sync(
 ) -> pd.DataFrame:
     """Download every file the SDC ingested since a date, or since this archive's last sync.
 
-    One query asks for the newest version of each product-day ingested on or after ``since`` (the SDC's
-    ``ingestion_start_date``, a UTC day), and :func:`~imap_explorer.download` fetches what is not on disk yet.
+    A query asks for the newest version of each product-day ingested on or after ``since`` (the SDC's
+    ``ingestion_start_date``, a UTC day; a span longer than :data:`~imap_explorer.query.CHUNK_DAYS` days is asked
+    in windows, see :func:`~imap_explorer.query`), and :func:`~imap_explorer.download` fetches what is not on
+    disk yet.
     When every file has arrived, the day the sync started is recorded in ``<data_dir>/.imap-explorer-sync.json``
     for this selection (instrument, level, descriptor); the next call without ``since`` starts from that day.
     The day is inclusive, so nothing ingested later that day is missed, and files already present are not

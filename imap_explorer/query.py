@@ -9,7 +9,10 @@ The SDC has no pagination, and a big answer fails on the server (30 s / 6 MB lim
 ranges are therefore split into chunks of :data:`CHUNK_DAYS` days, queried one after the other, then
 concatenated and de-duplicated. Version ranking on the server is per ``(instrument, data_level,
 descriptor, start_date, repointing)`` series, and every series lies in exactly one chunk, so chunking
-never changes the result.
+never changes the result. A query by ingestion date without a file-date range (what :func:`imap_explorer.sync`
+sends) is split by ingestion date instead; the versions of one series may then lie in several chunks, and
+the server's ranking is applied again to the union (newest file, or every minor version of the newest
+major), which gives what one request would.
 """
 
 from __future__ import annotations
@@ -377,6 +380,51 @@ def to_frame(records: list[dict[str, Any]], table: str = "science") -> QueryResu
     return frame
 
 
+def _ingestion_chunks(params: list[tuple[str, str]], ingestion_start_date: Any, ingestion_end_date: Any,
+                      chunk_days: int) -> tuple[list[list[tuple[str, str]]], bool]:
+    """The requests of a query by ingestion date split into ``chunk_days`` windows, and whether it was split.
+
+    An open end runs to today (UTC); the last window then stays open, so that nothing ingested later is missed.
+    """
+    first = _as_date(ingestion_start_date, "ingestion_start_date")
+    last = _as_date(ingestion_end_date, "ingestion_end_date")
+    end = last or dt.datetime.now(dt.timezone.utc).date()
+    if first is None or (end - first).days + 1 <= chunk_days:
+        return [params], False
+    names = ("ingestion_start_date", "ingestion_end_date")
+    rest = [(k, v) for k, v in params if k not in names]
+    requests = []
+    windows = date_chunks(first, end, chunk_days)
+    for i, (lo, hi) in enumerate(windows):
+        bounds = [("ingestion_start_date", lo.strftime(_API_DATE))]
+        if last is not None or i < len(windows) - 1:
+            bounds.append(("ingestion_end_date", hi.strftime(_API_DATE)))
+        requests.append(rest + bounds)
+    return requests, True
+
+
+def _series_key(item: dict[str, Any]) -> tuple:
+    """(instrument, descriptor, data_level, start_date, repointing, file_root): what the SDC ranks versions in."""
+    if "repointing" in item:
+        repointing = item["repointing"]
+    else:
+        try:  # ancillary records carry no repointing key: the file name has it (…_20250101-repoint00010_v001.csv)
+            repointing = parse_filename(str(item.get("file_path"))).repointing
+        except ValueError:
+            repointing = None
+    return (item.get("instrument"), item.get("descriptor"), item.get("data_level"), item.get("start_date"),
+            repointing, item.get("file_root"))
+
+
+def _newest_major_per_series(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep every minor version of the newest major version per series: the SDC's default ranking (§5.5)."""
+    newest: dict[tuple, int] = {}
+    for item in records:
+        key = _series_key(item)
+        newest[key] = max(newest.get(key, -1), int(item.get("major_version") or 0))
+    return [item for item in records if int(item.get("major_version") or 0) == newest[_series_key(item)]]
+
+
 def _latest_per_series(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Keep the newest version per (instrument, descriptor, data_level, start_date, repointing) (§12.2).
 
@@ -391,18 +439,9 @@ def _latest_per_series(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return (0, version, 0, "")
         return (0, 0, 0, str(version or ""))
 
-    def repointing(item: dict[str, Any]) -> int | None:
-        if "repointing" in item:
-            return item["repointing"]
-        try:  # ancillary records carry no repointing key: the file name has it (…_20250101-repoint00010_v001.csv)
-            return parse_filename(str(item.get("file_path"))).repointing
-        except ValueError:
-            return None
-
     best: dict[tuple, dict[str, Any]] = {}
     for item in records:
-        key = (item.get("instrument"), item.get("descriptor"), item.get("data_level"), item.get("start_date"),
-               repointing(item), item.get("file_root"))
+        key = _series_key(item)
         if key not in best or rank(item) > rank(best[key]):
             best[key] = item
     return list(best.values())
@@ -490,7 +529,9 @@ def query(
         File extension, e.g. ``"cdf"`` or ``"pkts"``.
     chunk_days : int or None, default :data:`CHUNK_DAYS`
         When both ``start_date`` and ``end_date`` are given and the range is longer than this many days,
-        it is queried in chunks of this size and the results are concatenated. ``None`` sends one request.
+        it is queried in chunks of this size and the results are concatenated. Without them, a range of
+        ingestion dates longer than this (to today when open-ended) is split the same way. ``None`` sends one
+        request.
 
     Returns
     -------
@@ -530,11 +571,15 @@ def query(
         raise ValueError(f"Invalid chunk_days {chunk_days!r}. Expected a whole number of days >= 1, or None.")
     requests_params = [params]
     first, last = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
+    by_ingestion = False
     if chunk_days and first and last and (last - first).days + 1 > chunk_days:
         requests_params = []
         for lo, hi in date_chunks(first, last, chunk_days):
             bounds = {"start_date": lo.strftime(_API_DATE), "end_date": hi.strftime(_API_DATE)}
             requests_params.append([(k, bounds.get(k, v)) for k, v in params])
+    elif chunk_days and not (first and last) and table != "spice":
+        requests_params, by_ingestion = _ingestion_chunks(params, ingestion_start_date, ingestion_end_date,
+                                                          chunk_days)
 
     from imap_explorer._http import Client
 
@@ -559,8 +604,10 @@ def query(
     records = list(seen.values())
     if wanted_version is not None:
         records = [r for r in records if r.get("version") == wanted_version]
-    if latest_client_side:
+    if latest_client_side or (by_ingestion and table == "science" and version == "latest"):
         records = _latest_per_series(records)
+    elif by_ingestion and table == "science" and version is None:
+        records = _newest_major_per_series(records)
     frame = to_frame(records, table)
     frame.attrs["table"] = table
     return frame

@@ -155,3 +155,34 @@ def test_sync_cli(sdc, capsys):
     assert "1 files ingested since 20260115, 1 downloaded" in out
     assert main(["--url", sdc.url, "sync", "--instrument", "hi"]) == 1
     assert "No earlier sync of hi/*/*" in capsys.readouterr().err
+
+
+def test_query_by_ingestion_date_alone_is_chunked_and_ranked_like_one_request(tmp_path, caplog):
+    """sync's query (ingestion dates, no file dates) goes in windows; versions of a day spread over several
+    windows are ranked again, so the answer is that of one request."""
+    import logging
+
+    root = tmp_path / "archive"
+    _ingest(root, OLD, OLD_DAY)
+    _ingest(root, NEW, NEW_DAY)
+    _ingest(root, ("imap_mag_l2_norm-gse_20260110_v002.0001.cdf",),  # a new major version, months later
+            dt.datetime(2026, 6, 1, 12, tzinfo=dt.timezone.utc).timestamp())
+    with LocalSDC(root) as server, ie.set_options(url=server.url):
+        for version in ("latest", None):
+            whole = ie.query(instrument="mag", ingestion_start_date="2025-12-01", version=version, chunk_days=None)
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="imap_explorer.server"):
+                chunked = ie.query(instrument="mag", ingestion_start_date="2025-12-01", version=version,
+                                   chunk_days=30)
+            windows = [r for r in caplog.records if "/query?" in r.getMessage()]
+            assert len(windows) >= 10  # 2025-12-01 to today in 30-day windows
+            assert chunked["file_path"].tolist() == whole["file_path"].tolist()
+            names = [p.rsplit("/", 1)[-1] for p in chunked["file_path"]]
+            if version == "latest":
+                assert names == ["imap_mag_l2_norm-gse_20260110_v002.0001.cdf", NEW[1], NEW[2]]
+            else:  # every minor version of the newest major
+                assert names == ["imap_mag_l2_norm-gse_20260110_v002.0001.cdf", OLD[1], NEW[1], NEW[2]]
+        # a closed range keeps its end in the last window
+        closed = ie.query(instrument="mag", ingestion_start_date="2025-12-01", ingestion_end_date="2026-03-01",
+                          version="latest", chunk_days=30)
+        assert [p.rsplit("/", 1)[-1] for p in closed["file_path"]] == list(NEW[:3])
