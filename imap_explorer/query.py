@@ -604,10 +604,11 @@ def query(
     records = list(seen.values())
     if wanted_version is not None:
         records = [r for r in records if r.get("version") == wanted_version]
-    if latest_client_side or (by_ingestion and table == "science" and version == "latest"):
+    sent = {k for k, _ in params}
+    if latest_client_side or (by_ingestion and table == "science" and "latest" in sent):
         records = _latest_per_series(records)
-    elif by_ingestion and table == "science" and version is None:
-        records = _newest_major_per_series(records)
+    elif by_ingestion and table == "science" and "major_version" not in sent:
+        records = _newest_major_per_series(records)  # the SDC's default ranking, also under a minor_version filter
     frame = to_frame(records, table)
     frame.attrs["table"] = table
     return frame

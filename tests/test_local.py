@@ -168,7 +168,7 @@ def test_query_by_ingestion_date_alone_is_chunked_and_ranked_like_one_request(tm
     _ingest(root, ("imap_mag_l2_norm-gse_20260110_v002.0001.cdf",),  # a new major version, months later
             dt.datetime(2026, 6, 1, 12, tzinfo=dt.timezone.utc).timestamp())
     with LocalSDC(root) as server, ie.set_options(url=server.url):
-        for version in ("latest", None):
+        for version in ("latest", None, "v001"):  # v001: minor version 1 of the newest major
             whole = ie.query(instrument="mag", ingestion_start_date="2025-12-01", version=version, chunk_days=None)
             caplog.clear()
             with caplog.at_level(logging.INFO, logger="imap_explorer.server"):
@@ -180,8 +180,10 @@ def test_query_by_ingestion_date_alone_is_chunked_and_ranked_like_one_request(tm
             names = [p.rsplit("/", 1)[-1] for p in chunked["file_path"]]
             if version == "latest":
                 assert names == ["imap_mag_l2_norm-gse_20260110_v002.0001.cdf", NEW[1], NEW[2]]
-            else:  # every minor version of the newest major
+            elif version is None:  # every minor version of the newest major
                 assert names == ["imap_mag_l2_norm-gse_20260110_v002.0001.cdf", OLD[1], NEW[1], NEW[2]]
+            else:
+                assert names == ["imap_mag_l2_norm-gse_20260110_v002.0001.cdf", OLD[1], NEW[2]]
         # a closed range keeps its end in the last window
         closed = ie.query(instrument="mag", ingestion_start_date="2025-12-01", ingestion_end_date="2026-03-01",
                           version="latest", chunk_days=30)
