@@ -17,7 +17,8 @@ import datetime as dt
 import json
 import logging
 import os
-import uuid
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -282,15 +283,29 @@ def read_sync_state(data_dir: str | os.PathLike | None = None) -> dict[str, dict
     return state if isinstance(state, dict) else {}
 
 
-def _write_state(root: Path, state: dict[str, Any]) -> None:
-    """Write the state file atomically (a complete new file replaces the old one, or nothing changes)."""
-    path = root / STATE_NAME
-    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+@contextmanager
+def atomic_target(path: str | os.PathLike) -> Iterator[Path]:
+    """A path to write ``path``'s new content to, moved into place when the block ends without an error.
+
+    It has ``path``'s own name (a writer that reads the format from the suffix sees the real one), in a hidden
+    ``.<name>.<random>.part`` folder beside ``path``, which archive scans skip. ``os.replace`` then moves it:
+    ``path`` holds the old content or the new, never part of either. The folder is removed in every case.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     try:
-        tmp.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        tmp = folder / path.name
+        yield tmp
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_state(root: Path, state: dict[str, Any]) -> None:
+    """Write the state file atomically (a complete new file replaces the old one, or nothing changes)."""
+    with atomic_target(root / STATE_NAME) as tmp:
+        tmp.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 @contextmanager

@@ -188,3 +188,24 @@ def test_query_by_ingestion_date_alone_is_chunked_and_ranked_like_one_request(tm
         closed = ie.query(instrument="mag", ingestion_start_date="2025-12-01", ingestion_end_date="2026-03-01",
                           version="latest", chunk_days=30)
         assert [p.rsplit("/", 1)[-1] for p in closed["file_path"]] == list(NEW[:3])
+
+
+def test_atomic_target_keeps_the_old_file_on_failure_and_leaves_nothing_behind(tmp_path):
+    from imap_explorer.local import atomic_target
+
+    path = tmp_path / "deep" / "state.json"
+    with atomic_target(path) as tmp:
+        assert tmp.name == "state.json"  # the same name (and suffix), written elsewhere
+        assert tmp.parent != path.parent
+        tmp.write_text("old")
+    assert path.read_text() == "old"
+
+    def cut_short():
+        with atomic_target(path) as tmp:
+            tmp.write_text("new, cut")
+            raise RuntimeError("failed half-way")
+
+    with pytest.raises(RuntimeError, match="half-way"):
+        cut_short()
+    assert path.read_text() == "old"
+    assert [p.name for p in path.parent.iterdir()] == ["state.json"]

@@ -217,7 +217,7 @@ def test_make_archive_writes_the_documented_products(synthetic_archive):
     # per day: 4 MAG L1 + 5 MAG L2 + 3 SWE; plus 2 older norm-gse versions, 1 unreleased norm-rtn, 2 burst files
     assert len(names) == 12 * ARCHIVE_DAYS + 5
     # nothing half-written is left behind by the atomic writes
-    assert not [p for p in synthetic_archive.rglob("*") if p.name.startswith(".synthetic-") or p.suffix == ".tmp"]
+    assert not [p for p in synthetic_archive.rglob("*") if p.suffix in (".part", ".tmp")]
 
 
 def test_make_archive_lists_unreleased_files_in_the_manifest(synthetic_archive):
@@ -731,7 +731,7 @@ def test_writers_silence_cdflib_and_restore_its_logger(tmp_path, caplog):
     assert [r for r in caplog.records if r.name.startswith("cdflib")] == []
     assert (logger.level, logger.propagate) == before
     assert len(list(tmp_path.rglob("*.cdf"))) == 3
-    assert not [p for p in tmp_path.rglob(".synthetic-*")]
+    assert not [p for p in tmp_path.rglob("*.part")]  # the atomic writes' folders are gone
 
 
 def test_make_archive_writes_the_ialirt_stream_without_mag_too(tmp_path):

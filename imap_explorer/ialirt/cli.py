@@ -28,11 +28,11 @@ def _opt(p: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
 
 def _emit(text: str, output: str | None) -> None:
     if output:
+        from imap_explorer.local import atomic_target
+
         path = Path(output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        with atomic_target(path) as tmp:
+            tmp.write_text(text)
         print(f"Wrote {path}", file=sys.stderr)
     else:
         sys.stdout.write(text)

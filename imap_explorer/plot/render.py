@@ -65,23 +65,16 @@ def _axis_edges(values: np.ndarray, log: bool) -> np.ndarray:
 def save_figure(fig: Figure, out, *, dpi: float = 120) -> Path:
     """Save ``fig`` to ``out`` (the image type from its suffix) without a partial file ever under that name.
 
-    The image is written to a hidden ``.<name>.<random>.part`` beside ``out`` and moved into place; a failed
-    save removes it and leaves whatever ``out`` held before.
+    The image is written beside ``out`` and moved into place (:func:`imap_explorer.local.atomic_target`); a
+    failed save leaves whatever ``out`` held before.
     """
-    import os
-    import tempfile
     from pathlib import Path
 
+    from imap_explorer.local import atomic_target
+
     out = Path(out)
-    fmt = out.suffix[1:].lower() or None
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format=fmt, dpi=dpi)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_target(out) as tmp:
+        fig.savefig(tmp, dpi=dpi)
     return out
 
 

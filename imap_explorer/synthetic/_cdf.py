@@ -1,7 +1,8 @@
 """Atomic CDF writing for the synthetic archive: cdflib ``xarray_to_cdf`` (as the SDC) and a raw writer.
 
-Both write into a hidden temporary directory next to the target and ``os.replace`` the file into place,
-so a scanner never sees a half-written ``.cdf``. cdflib's ISTP messages are silenced during the write.
+Both write into a hidden temporary folder next to the target and ``os.replace`` the file into place
+(:func:`imap_explorer.local.atomic_target`), so a scanner never sees a half-written ``.cdf``. cdflib's ISTP
+messages are silenced during the write.
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from imap_explorer.local import atomic_target
 
 __all__ = ["RawVariable", "write_dataset", "write_raw"]
 
@@ -35,17 +36,6 @@ def _quiet_cdflib() -> Iterator[None]:
         logger.setLevel(old_level)
         logger.propagate = old_propagate
 
-
-@contextlib.contextmanager
-def _atomic_target(path: Path) -> Iterator[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=".synthetic-", dir=path.parent))
-    try:
-        tmp = tmpdir / path.name
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def _fill_nans(dataset):
@@ -69,7 +59,7 @@ def write_dataset(dataset, path: str | os.PathLike[str], *, compression: int = 6
 
     path = Path(path)
     dataset = _fill_nans(dataset)
-    with _atomic_target(path) as tmp, _quiet_cdflib():
+    with atomic_target(path) as tmp, _quiet_cdflib():
         xarray_to_cdf(dataset, str(tmp), istp=True, terminate_on_warning=False, compression=compression,
                       nan_to_fillval=False)
         if not tmp.is_file():  # cdflib logs (silenced) instead of raising on some failures
@@ -104,7 +94,7 @@ def write_raw(path: str | os.PathLike[str], global_attrs: dict, variables: list[
     from cdflib.cdfwrite import CDF
 
     path = Path(path)
-    with _atomic_target(path) as tmp, _quiet_cdflib():
+    with atomic_target(path) as tmp, _quiet_cdflib():
         cdf = CDF(str(tmp), cdf_spec={"Majority": majority, "Encoding": 6})
         try:
             cdf.write_globalattrs({k: ({i: v for i, v in enumerate(val)} if isinstance(val, list) else {0: val})

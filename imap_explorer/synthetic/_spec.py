@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from imap_explorer.synthetic._cdf import _atomic_target, _quiet_cdflib
+from imap_explorer.local import atomic_target
+from imap_explorer.synthetic._cdf import _quiet_cdflib
 
 __all__ = ["CDF_DTYPES", "extract_spec", "load_spec", "write_spec"]
 
@@ -168,7 +169,7 @@ def write_spec(spec: dict[str, Any], target: str | os.PathLike[str], data: dict[
             gattrs.pop(name, None)
         else:
             gattrs[name] = {i: v for i, v in enumerate(value if isinstance(value, list) else [value])}
-    with _atomic_target(target) as tmp, _quiet_cdflib():
+    with atomic_target(target) as tmp, _quiet_cdflib():
         cdf = CDF(str(tmp), cdf_spec={"Majority": spec["majority"], "Encoding": 6})
         try:
             cdf.write_globalattrs(gattrs)

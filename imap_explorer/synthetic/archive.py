@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imap_explorer.local import atomic_target
 from imap_explorer.synthetic.instruments import check_instruments, write_day, write_period
 from imap_explorer.synthetic.mag import FRAMES, write_mag_l1, write_mag_l2, write_mag_l2_legacy
 from imap_explorer.synthetic.physics import SolarWind, day_start
@@ -180,10 +181,8 @@ def _generation_dates(day: np.datetime64) -> dict[str, str]:
 
 def _write_manifest(root: Path, names: list[str]) -> Path:
     path = root / UNRELEASED_MANIFEST
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"unreleased": sorted(names)}, indent=1) + "\n")
-    os.replace(tmp, path)
+    with atomic_target(path) as tmp:
+        tmp.write_text(json.dumps({"unreleased": sorted(names)}, indent=1) + "\n")
     return path
 
 

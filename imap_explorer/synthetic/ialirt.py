@@ -32,6 +32,7 @@ import numpy as np
 
 from imap_explorer._time import datetime64_to_tt2000
 from imap_explorer.ialirt._schema import CODICE_HI_ENERGY, CODICE_HI_POLAR, SWE_ENERGY
+from imap_explorer.local import atomic_target
 from imap_explorer.synthetic._cdf import RawVariable, write_raw
 from imap_explorer.synthetic.physics import DayLike, SolarWind, day_start, electron_psd
 
@@ -391,8 +392,6 @@ def _write_raw_files(root: Path, day: np.datetime64, model: SolarWind) -> list[P
 
 
 def _write_small(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    with atomic_target(path) as tmp:
+        tmp.write_bytes(data)
     return path

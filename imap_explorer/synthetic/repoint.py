@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from imap_explorer._time import datetime64_to_tt2000
-from imap_explorer.synthetic._cdf import _atomic_target
+from imap_explorer.local import atomic_target
 from imap_explorer.synthetic.physics import DAY, SolarWind
 
 __all__ = ["Pointing", "pointings", "repointing_number", "write_repoint_table"]
@@ -106,6 +106,6 @@ def write_repoint_table(root: str | os.PathLike[str], model: SolarWind, days: in
     last = (model.start + np.timedelta64(int(days * DAY) - 1, "s")).astype("datetime64[D]").item()
     name = f"imap_{last.year:04d}_{last.timetuple().tm_yday:03d}_01.repoint.csv"
     target = Path(root) / "imap" / "spice" / "repoint" / name
-    with _atomic_target(target) as tmp:
+    with atomic_target(target) as tmp:
         tmp.write_text("\n".join(rows) + "\n", encoding="ascii")
     return target
