@@ -392,20 +392,32 @@ def _public_released(key: str, row: Mapping[str, Any]) -> bool:
     return PACKETS_ARCHIVE_RELEASED and key.startswith(("packets/", "archive/"))
 
 
-def _download(state: State, proxy: str | None, authenticated: bool) -> Response:
+def download_key(proxy: str | None) -> str | Response:
+    """The key a ``/download``-style path names, or the SDC's answer to one that names none (400, 404)."""
     if not proxy:
         return _text(400, DOWNLOAD_NO_FILE)
     try:
-        key = unquote(proxy, errors="strict")
+        return unquote(proxy, errors="strict")
     except UnicodeDecodeError:
         return _text(404, DOWNLOAD_NOT_FOUND)
+
+
+def storage_redirect(signer: Any, key: str, expires: int) -> Response:
+    """The SDC's 302 to a presigned storage URL of ``key``, the URL also in the JSON body."""
+    url = signer.presign("GET", key, expires)
+    return _text(302, json.dumps({"download_url": url}), {"Location": url})
+
+
+def _download(state: State, proxy: str | None, authenticated: bool) -> Response:
+    key = download_key(proxy)
+    if isinstance(key, Response):
+        return key
     row = state.index.get(key) if "\x00" not in key else None
     if row is None or safe_path(state.index.root, key) is None:
         return _text(404, DOWNLOAD_NOT_FOUND)
     if not authenticated and not _public_released(key, row):
         return _text(403, DOWNLOAD_NOT_RELEASED.format(key=key))
-    url = state.signer.presign("GET", key, DOWNLOAD_EXPIRES)
-    return _text(302, json.dumps({"download_url": url}), {"Location": url})
+    return storage_redirect(state.signer, key, DOWNLOAD_EXPIRES)
 
 
 # ---------------------------------------------------------------------------------------------- /upload

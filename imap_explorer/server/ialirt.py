@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 import numpy as np
 
@@ -599,14 +599,16 @@ class IalirtService:
     # ------------------------------------------------------------------ /ialirt-download (§7.4)
     def download(self, req: Request, proxy: str | None, keyed: bool) -> Response:
         """``GET|HEAD /ialirt-download/{filetype}/{filename}`` (§7.4): 400, 404, 403 or 302 to storage."""
-        from imap_explorer.server.handlers import DOWNLOAD_NO_FILE, DOWNLOAD_NOT_FOUND, DOWNLOAD_NOT_RELEASED
+        from imap_explorer.server.handlers import (
+            DOWNLOAD_NOT_FOUND,
+            DOWNLOAD_NOT_RELEASED,
+            download_key,
+            storage_redirect,
+        )
 
-        if not proxy:
-            return _text(400, DOWNLOAD_NO_FILE)
-        try:
-            key = unquote(proxy, errors="strict")
-        except UnicodeDecodeError:
-            return _text(404, DOWNLOAD_NOT_FOUND)
+        key = download_key(proxy)
+        if isinstance(key, Response):
+            return key
         filetype, _, name = key.partition("/")
         stored = _stored_key(filetype, name)
         row = self.index.get(stored) if stored and "\x00" not in stored else None
@@ -614,8 +616,7 @@ class IalirtService:
             return _text(404, DOWNLOAD_NOT_FOUND)
         if not keyed and not key.startswith(("packets/", "archive/")) and "test_data" not in key:
             return _text(403, DOWNLOAD_NOT_RELEASED.format(key=key))
-        url = self.signer.presign("GET", stored, self.expires)
-        return _text(302, json.dumps({"download_url": url}), {"Location": url})
+        return storage_redirect(self.signer, stored, self.expires)
 
     #: Set by the server: the storage signer and the presigned URL lifetime.
     signer: Any = None
