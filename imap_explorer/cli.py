@@ -42,13 +42,12 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_download(args: argparse.Namespace) -> int:
+def report_downloads(fetch: Callable[[], list]) -> int:
+    """Run ``fetch`` and print where each file went, those that arrived before a failure too; return 0."""
     from imap_explorer.exceptions import DownloadError
-    from imap_explorer.transfer import download
 
     try:
-        paths = download(args.files, overwrite=args.overwrite, max_workers=args.max_workers,
-                         progress=not args.no_progress)
+        paths = fetch()
     except DownloadError as err:
         for path in err.paths:  # say where the files that did arrive went, then report the failures
             print(f"Downloaded to {path}")
@@ -56,6 +55,13 @@ def _cmd_download(args: argparse.Namespace) -> int:
     for path in paths:
         print(f"Downloaded to {path}")
     return 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from imap_explorer.transfer import download
+
+    return report_downloads(lambda: download(args.files, overwrite=args.overwrite, max_workers=args.max_workers,
+                                             progress=not args.no_progress))
 
 
 def _cmd_upload(args: argparse.Namespace) -> int:

@@ -101,22 +101,14 @@ def _cmd_files(args: argparse.Namespace) -> int:
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
-    from imap_explorer.exceptions import DownloadError
+    from imap_explorer.cli import report_downloads
     from imap_explorer.ialirt.client import download
 
     names = list(args.files or []) + list(args.filename or [])
     if not names:
         raise ValueError("Name the files to download: --filename NAME (repeatable) or NAME arguments.")
-    try:
-        paths = download(names, filetype=args.filetype, data_dir=args.downloads_dir, overwrite=args.overwrite,
-                         progress=not args.no_progress)
-    except DownloadError as err:
-        for path in err.paths:
-            print(f"Downloaded to {path}")
-        raise
-    for path in paths:
-        print(f"Downloaded to {path}")
-    return 0
+    return report_downloads(lambda: download(names, filetype=args.filetype, data_dir=args.downloads_dir,
+                                             overwrite=args.overwrite, progress=not args.no_progress))
 
 
 def _run(args: argparse.Namespace) -> int:
