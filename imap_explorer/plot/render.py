@@ -136,7 +136,7 @@ def _shade_quality(ax: Axes, runs: tuple[np.ndarray, np.ndarray], label: str | N
 
 def _mag_arrays(ds: xr.Dataset, variable: str, cache: dict) -> dict[str, Any]:
     """Components, |B|, times and flag runs of a MAG dataset, computed once (floats: lines of a VectorColumns)."""
-    from imap_explorer._decimate import VectorColumns
+    from imap_explorer._decimate import VectorColumns, nonfinite
 
     key = (id(ds), variable)
     if key not in cache:
@@ -147,11 +147,11 @@ def _mag_arrays(ds: xr.Dataset, variable: str, cache: dict) -> dict[str, Any]:
             columns = VectorColumns(vectors)
             extremes, breaks = columns.scan()
             values = [columns.view(i) for i in range(3)]
-            magnitude, known = columns.view(3), {"extremes": extremes, "breaks": breaks}
+            magnitude = columns.view(3)
         else:
-            values, magnitude, known = np.ascontiguousarray(vectors[:, :3].T), None, {}
             fill = ds[variable].attrs.get("FILLVAL")
-            raw, values = values, values.astype(np.float64)
+            raw = vectors[:, :3].T
+            values = raw.astype(np.float64, order="C")  # one contiguous row per component
             if np.ndim(fill) == 0 and fill is not None and raw.dtype.kind in "iu":
                 # L1A counts are integers (the loader leaves them raw); a FILLVAL at the type's extreme
                 # (int64 max in MAG L1A) is never a count: draw it as a gap, not a 9.2e18 spike
@@ -162,18 +162,15 @@ def _mag_arrays(ds: xr.Dataset, variable: str, cache: dict) -> dict[str, Any]:
                     extreme = False
                 if extreme:
                     values[raw == int(fill)] = np.nan
+            magnitude = np.sqrt(np.einsum("ij,ij->j", values, values))  # the norm of the floats, fill as NaN
+            # a component is non-finite only where |B| is: one search of |B| finds the breaks of all four lines
+            extremes, breaks = [None] * 4, nonfinite(magnitude)
         t = _times(ds)
-        if magnitude is None:  # integer counts (L1A): the norm of the floats, fill as NaN
-            magnitude = np.sqrt(np.einsum("ij,ij->j", values, values))
         runs = (_flag_runs(t, ds["quality_flags"].values)
                 if "quality_flags" in ds.variables and ds["quality_flags"].dims == ("epoch",)
                 else (np.empty(0, np.int64), np.empty(0, np.int64)))
-        if "breaks" not in known:
-            # a component is non-finite only where |B| is: one search of |B| finds the breaks of all four lines
-            from imap_explorer._decimate import nonfinite
-
-            known = {"extremes": [None] * 4, "breaks": nonfinite(magnitude)}
-        cache[key] = {"t": t, "components": values, "magnitude": magnitude, "runs": runs, **known}
+        cache[key] = {"t": t, "components": values, "magnitude": magnitude, "runs": runs, "extremes": extremes,
+                      "breaks": breaks}
     return cache[key]
 
 
